@@ -1,0 +1,541 @@
+package io.lockstep.coordinator.core;
+
+import io.lockstep.protocol.BreakCause;
+import io.lockstep.protocol.ErrorCode;
+import io.lockstep.protocol.Message.Contribution;
+import io.lockstep.protocol.Outcome;
+import io.lockstep.protocol.Protocol;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+
+/**
+ * The barriers of one coordinator, as a pure state machine: {@link #apply} takes a {@link Command} and the
+ * current time and emits {@link Effect}s; it reads no clock, starts no thread and touches no socket. Deadlines
+ * are state like any other: {@link #nextDeadline()} says when the caller should next {@link Command.Tick tick}.
+ *
+ * <p>Semantics are {@code java.util.concurrent.CyclicBarrier}'s, per named barrier, as listed in DESIGN.md. One
+ * detail has no counterpart there: while the last party runs the barrier action on its client, the generation
+ * is <em>tripping</em>; timeouts and interrupts no longer apply to it (the outcome is the action's), and awaits
+ * that arrive meanwhile are queued and join the next generation once the action's outcome is known.
+ *
+ * <p>Not thread-safe: one thread calls it (the server's core executor).
+ */
+public final class BarrierCore {
+
+    /** A deadline value meaning "none". */
+    public static final long NO_DEADLINE = Long.MAX_VALUE;
+
+    private final Map<Long, Session> sessions = new HashMap<>();
+    private final Map<String, Barrier> barriers = new HashMap<>();
+    private final TreeSet<Waiter> deadlines = new TreeSet<>(
+            Comparator.comparingLong((Waiter w) -> w.deadline).thenComparingLong(w -> w.seq));
+    private long nextSeq;
+
+    private Consumer<? super Effect> out;
+    private long now;
+
+    /** Applies {@code command} at time {@code nowMillis}, sending every effect to {@code effects}, in order. */
+    public void apply(Command command, long nowMillis, Consumer<? super Effect> effects) {
+        this.out = effects;
+        this.now = nowMillis;
+        try {
+            dispatch(command);
+        } finally {
+            this.out = null;
+        }
+    }
+
+    /** The earliest pending deadline, or {@link #NO_DEADLINE}. */
+    public long nextDeadline() {
+        return deadlines.isEmpty() ? NO_DEADLINE : deadlines.first().deadline;
+    }
+
+    /** Number of barriers held. */
+    public int barrierCount() {
+        return barriers.size();
+    }
+
+    /** Number of open sessions. */
+    public int sessionCount() {
+        return sessions.size();
+    }
+
+    /** A snapshot of every barrier, ordered by name. */
+    public List<BarrierView> views(long nowMillis) {
+        return barriers.values().stream()
+                .sorted(Comparator.comparing(b -> b.name))
+                .map(b -> b.view(nowMillis))
+                .toList();
+    }
+
+    /** A snapshot of one barrier, or null if it is not held. */
+    public BarrierView view(String name, long nowMillis) {
+        Barrier b = barriers.get(name);
+        return b == null ? null : b.view(nowMillis);
+    }
+
+    private void dispatch(Command command) {
+        // Java 17 has no pattern switch; instanceof with a final else keeps every command handled.
+        if (command instanceof Command.Arrive c) {
+            arrive(c);
+        } else if (command instanceof Command.Tick) {
+            tick();
+        } else if (command instanceof Command.Declare c) {
+            declare(c);
+        } else if (command instanceof Command.Cancel c) {
+            cancel(c);
+        } else if (command instanceof Command.ActionDone c) {
+            actionDone(c);
+        } else if (command instanceof Command.Abort c) {
+            abort(c);
+        } else if (command instanceof Command.Reset c) {
+            reset(c);
+        } else if (command instanceof Command.Query c) {
+            query(c);
+        } else if (command instanceof Command.OpenSession c) {
+            openSession(c);
+        } else if (command instanceof Command.CloseSession c) {
+            closeSession(c);
+        } else if (command instanceof Command.Shutdown c) {
+            shutdown(c);
+        } else {
+            throw new AssertionError("unhandled command " + command);
+        }
+    }
+
+    // ---- sessions ------------------------------------------------------------------------------------------------
+
+    private void openSession(Command.OpenSession c) {
+        if (sessions.putIfAbsent(c.session(), new Session(c.session(), c.clientName())) != null) {
+            throw new IllegalStateException("session " + c.session() + " is already open");
+        }
+    }
+
+    private void closeSession(Command.CloseSession c) {
+        Session s = sessions.remove(c.session());
+        if (s == null) {
+            return;
+        }
+        s.open = false;
+        for (Waiter w : new ArrayList<>(s.awaits.values())) {
+            if (w.state == WaiterState.QUEUED) {
+                w.barrier.queued.remove(w);
+                w.state = WaiterState.DONE;
+            } else if (w.state == WaiterState.WAITING) {
+                Barrier b = w.barrier;
+                // A party that is already released in a tripping generation does not break it; the runner does.
+                if (b.runner == null || b.runner == w) {
+                    breakBarrier(b, BreakCause.LOST_PARTY, w.party, c.why(), w, Outcome.BROKEN);
+                    drainQueue(b);
+                }
+            }
+        }
+        s.awaits.clear();
+        for (Barrier b : s.declared) {
+            b.declarers.remove(s);
+            if (b.declarers.isEmpty() && b.arrived.isEmpty() && b.queued.isEmpty()) {
+                barriers.remove(b.name);
+            }
+        }
+        s.declared.clear();
+    }
+
+    private void shutdown(Command.Shutdown c) {
+        for (Barrier b : barriers.values()) {
+            if (!b.arrived.isEmpty() || !b.queued.isEmpty()) {
+                breakBarrier(b, BreakCause.SHUTDOWN, "", c.why(), null, Outcome.BROKEN);
+                drainQueue(b);
+            }
+        }
+    }
+
+    // ---- declarations, admin -------------------------------------------------------------------------------------
+
+    private void declare(Command.Declare c) {
+        Session s = sessions.get(c.session());
+        if (s == null) {
+            return;
+        }
+        String invalid = checkName(c.barrier());
+        if (invalid == null && c.parties() < 1) {
+            invalid = "parties must be at least 1, was " + c.parties();
+        }
+        if (invalid != null) {
+            reply(s, new Effect.Rejected(s.id, c.requestId(), ErrorCode.INVALID_ARGUMENT, invalid));
+            return;
+        }
+        Barrier b = barriers.get(c.barrier());
+        if (b == null) {
+            b = new Barrier(c.barrier(), c.parties());
+            barriers.put(b.name, b);
+        } else if (b.parties != c.parties()) {
+            reply(s, new Effect.Rejected(s.id, c.requestId(), ErrorCode.PARTIES_MISMATCH,
+                    "barrier '" + b.name + "' has " + b.parties + " parties; this declaration asks for "
+                            + c.parties()));
+            return;
+        }
+        b.declarers.add(s);
+        s.declared.add(b);
+        reply(s, new Effect.Ok(s.id, c.requestId()));
+    }
+
+    private void abort(Command.Abort c) {
+        Session s = sessions.get(c.session());
+        Barrier b = s == null ? null : known(s, c.requestId(), c.barrier());
+        if (b == null) {
+            return;
+        }
+        if (b.broken == null) {
+            breakBarrier(b, BreakCause.ABORT, s.name, "", null, Outcome.BROKEN);
+            drainQueue(b);
+        }
+        reply(s, new Effect.Ok(s.id, c.requestId()));
+    }
+
+    private void reset(Command.Reset c) {
+        Session s = sessions.get(c.session());
+        Barrier b = s == null ? null : known(s, c.requestId(), c.barrier());
+        if (b == null) {
+            return;
+        }
+        if (!b.arrived.isEmpty()) {
+            breakBarrier(b, BreakCause.RESET, s.name, "", null, Outcome.BROKEN);
+        }
+        b.broken = null;
+        b.nextGeneration();
+        drainQueue(b);
+        reply(s, new Effect.Ok(s.id, c.requestId()));
+    }
+
+    private void query(Command.Query c) {
+        Session s = sessions.get(c.session());
+        Barrier b = s == null ? null : known(s, c.requestId(), c.barrier());
+        if (b != null) {
+            reply(s, new Effect.Status(s.id, c.requestId(), b.view(now)));
+        }
+    }
+
+    /** The named barrier, or null after rejecting the request. */
+    private Barrier known(Session s, long requestId, String name) {
+        Barrier b = barriers.get(name);
+        if (b == null) {
+            reply(s, new Effect.Rejected(s.id, requestId, ErrorCode.UNKNOWN_BARRIER,
+                    "no barrier named '" + name + "'"));
+        }
+        return b;
+    }
+
+    // ---- awaiting ------------------------------------------------------------------------------------------------
+
+    private void arrive(Command.Arrive c) {
+        Session s = sessions.get(c.session());
+        if (s == null) {
+            return;
+        }
+        Barrier b = barriers.get(c.barrier());
+        if (c.timeoutMillis() < -1) {
+            reply(s, new Effect.Rejected(s.id, c.requestId(), ErrorCode.INVALID_ARGUMENT,
+                    "timeout must be -1 (none) or at least 0 ms, was " + c.timeoutMillis()));
+            return;
+        }
+        if (b == null || !b.declarers.contains(s)) {
+            reply(s, new Effect.Rejected(s.id, c.requestId(), ErrorCode.NOT_DECLARED,
+                    "barrier '" + c.barrier() + "' was not declared by this session; declare it first"));
+            return;
+        }
+        if (s.awaits.containsKey(c.requestId())) {
+            reply(s, new Effect.Rejected(s.id, c.requestId(), ErrorCode.BAD_REQUEST_ID,
+                    "request id " + c.requestId() + " is already in use by an await of this session"));
+            return;
+        }
+        long deadline = c.timeoutMillis() < 0 ? NO_DEADLINE : saturatedAdd(now, c.timeoutMillis());
+        Waiter w = new Waiter(s, c.requestId(), b, c.timeoutMillis(), deadline, c.runsAction(), c.contribution(),
+                nextSeq++);
+        s.awaits.put(w.requestId, w);
+        if (b.runner != null) {
+            w.state = WaiterState.QUEUED;
+            b.queued.add(w);
+        } else {
+            join(b, w);
+        }
+    }
+
+    /** {@code w} enters the current generation of {@code b} (which is not tripping). */
+    private void join(Barrier b, Waiter w) {
+        if (b.broken != null) {
+            finish(w, new Effect.Failed(w.session.id, w.requestId, Outcome.BROKEN, b.broken));
+            return;
+        }
+        w.state = WaiterState.WAITING;
+        w.party = b.uniquePartyName(w.session.name);
+        w.arrivedAt = now;
+        if (b.arrived.isEmpty()) {
+            b.firstArrivalAt = now;
+        }
+        b.arrived.add(w);
+        if (w.cancelled) {
+            breakBarrier(b, BreakCause.INTERRUPTED, w.party, "", w, Outcome.INTERRUPTED);
+        } else if (b.arrived.size() == b.parties) {
+            trip(b, w);
+        } else if (w.deadline <= now) {
+            breakBarrier(b, BreakCause.TIMEOUT, w.party, w.timeoutMillis + " ms", w, Outcome.TIMED_OUT);
+        } else if (w.deadline != NO_DEADLINE) {
+            deadlines.add(w);
+        }
+    }
+
+    private void trip(Barrier b, Waiter last) {
+        for (Waiter w : b.arrived) {
+            deadlines.remove(w);
+        }
+        if (last.runsAction) {
+            b.runner = last;
+            reply(last.session, new Effect.RunAction(last.session.id, last.requestId, b.name, b.generation));
+        } else {
+            release(b);
+        }
+    }
+
+    private void release(Barrier b) {
+        List<Contribution> contributions = b.contributions();
+        emit(new Effect.Tripped(b.name, b.generation, b.parties, now - b.firstArrivalAt));
+        for (int i = 0; i < b.arrived.size(); i++) {
+            Waiter w = b.arrived.get(i);
+            finish(w, new Effect.Released(w.session.id, w.requestId, b.name, b.generation, i, contributions));
+        }
+        b.arrived.clear();
+        b.nextGeneration();
+        drainQueue(b);
+    }
+
+    private void tick() {
+        while (!deadlines.isEmpty() && deadlines.first().deadline <= now) {
+            Waiter w = deadlines.first();
+            breakBarrier(w.barrier, BreakCause.TIMEOUT, w.party, w.timeoutMillis + " ms", w, Outcome.TIMED_OUT);
+            drainQueue(w.barrier);
+        }
+    }
+
+    private void cancel(Command.Cancel c) {
+        Session s = sessions.get(c.session());
+        Waiter w = s == null ? null : s.awaits.get(c.requestId());
+        if (w == null) {
+            return; // already answered: the cancel raced with the outcome
+        }
+        if (w.state == WaiterState.QUEUED) {
+            w.cancelled = true; // like a CyclicBarrier thread interrupted while it waits for the lock
+        } else if (w.barrier.runner == null) {
+            breakBarrier(w.barrier, BreakCause.INTERRUPTED, w.party, "", w, Outcome.INTERRUPTED);
+            drainQueue(w.barrier);
+        }
+        // In a tripping generation the action's outcome decides; the cancel changes nothing.
+    }
+
+    private void actionDone(Command.ActionDone c) {
+        Session s = sessions.get(c.session());
+        Waiter w = s == null ? null : s.awaits.get(c.requestId());
+        if (w == null || w.barrier.runner != w) {
+            return; // the generation was broken (abort, reset, shutdown) while the action ran
+        }
+        Barrier b = w.barrier;
+        if (c.failure() == null) {
+            b.runner = null;
+            release(b);
+        } else {
+            breakBarrier(b, BreakCause.ACTION_FAILED, w.party, c.failure(), w, Outcome.ACTION_FAILED);
+            drainQueue(b);
+        }
+    }
+
+    /**
+     * Breaks the current generation of {@code b}: every arrived party gets FAILED ({@code culprit} gets
+     * {@code culpritOutcome}, the rest BROKEN) and the barrier stays broken until reset. Queued awaits are
+     * left for {@link #drainQueue}.
+     */
+    private void breakBarrier(Barrier b, BreakCause cause, String culprit, String detail, Waiter culpritWaiter,
+                              Outcome culpritOutcome) {
+        List<String> arrived = new ArrayList<>(b.arrived.size());
+        Set<Session> present = new HashSet<>();
+        for (Waiter w : b.arrived) {
+            arrived.add(w.party);
+            present.add(w.session);
+        }
+        List<String> notArrived = new ArrayList<>();
+        for (Session d : b.declarers) {
+            if (!present.contains(d) && d.open) {
+                notArrived.add(d.name);
+            }
+        }
+        BreakReason reason = new BreakReason(b.name, b.generation, cause, culprit, detail, b.parties, arrived,
+                notArrived);
+        b.broken = reason;
+        b.runner = null;
+        emit(new Effect.Broken(reason));
+        for (Waiter w : b.arrived) {
+            deadlines.remove(w);
+            Outcome o = w == culpritWaiter ? culpritOutcome : Outcome.BROKEN;
+            finish(w, new Effect.Failed(w.session.id, w.requestId, o, reason));
+        }
+        b.arrived.clear();
+    }
+
+    /** Lets awaits queued behind a tripping generation join the barrier, until it trips again. */
+    private void drainQueue(Barrier b) {
+        while (b.runner == null && !b.queued.isEmpty()) {
+            join(b, b.queued.poll());
+        }
+    }
+
+    /** Sends {@code w}'s final answer (if its session is still open) and forgets {@code w}. */
+    private void finish(Waiter w, Effect.Answer answer) {
+        w.state = WaiterState.DONE;
+        w.session.awaits.remove(w.requestId);
+        reply(w.session, answer);
+    }
+
+    private void reply(Session s, Effect.Answer answer) {
+        if (s.open) {
+            out.accept(answer);
+        }
+    }
+
+    private void emit(Effect event) {
+        out.accept(event);
+    }
+
+    /** Null when {@code name} is a valid barrier name, else what is wrong with it. */
+    static String checkName(String name) {
+        int n = name.getBytes(StandardCharsets.UTF_8).length;
+        if (n == 0) {
+            return "barrier name must not be empty";
+        }
+        if (n > Protocol.MAX_BARRIER_NAME_BYTES) {
+            return "barrier name is " + n + " bytes of UTF-8; the limit is " + Protocol.MAX_BARRIER_NAME_BYTES;
+        }
+        return null;
+    }
+
+    private static long saturatedAdd(long a, long b) {
+        long r = a + b;
+        return ((a ^ r) & (b ^ r)) < 0 ? Long.MAX_VALUE - 1 : r;
+    }
+
+    // ---- state ---------------------------------------------------------------------------------------------------
+
+    private enum WaiterState { QUEUED, WAITING, DONE }
+
+    private static final class Session {
+        final long id;
+        final String name;
+        final Map<Long, Waiter> awaits = new HashMap<>();
+        final Set<Barrier> declared = new LinkedHashSet<>();
+        boolean open = true;
+
+        Session(long id, String name) {
+            this.id = id;
+            this.name = name;
+        }
+    }
+
+    private static final class Waiter {
+        final Session session;
+        final long requestId;
+        final Barrier barrier;
+        final long timeoutMillis;
+        final long deadline;
+        final boolean runsAction;
+        final byte[] contribution;
+        final long seq;
+        WaiterState state = WaiterState.QUEUED;
+        boolean cancelled;
+        String party;
+        long arrivedAt;
+
+        Waiter(Session session, long requestId, Barrier barrier, long timeoutMillis, long deadline,
+               boolean runsAction, byte[] contribution, long seq) {
+            this.session = session;
+            this.requestId = requestId;
+            this.barrier = barrier;
+            this.timeoutMillis = timeoutMillis;
+            this.deadline = deadline;
+            this.runsAction = runsAction;
+            this.contribution = contribution;
+            this.seq = seq;
+        }
+    }
+
+    private static final class Barrier {
+        final String name;
+        final int parties;
+        final Set<Session> declarers = new LinkedHashSet<>();
+        final List<Waiter> arrived = new ArrayList<>();
+        final ArrayDeque<Waiter> queued = new ArrayDeque<>();
+        /** Party names used in this generation, and the last suffix given to each client name. */
+        final Set<String> usedNames = new HashSet<>();
+        final Map<String, Integer> lastSuffix = new HashMap<>();
+        long generation = 1;
+        long firstArrivalAt;
+        BreakReason broken;
+        /** The last party, running the barrier action: non-null while the generation is tripping. */
+        Waiter runner;
+
+        Barrier(String name, int parties) {
+            this.name = name;
+            this.parties = parties;
+        }
+
+        void nextGeneration() {
+            generation++;
+            usedNames.clear();
+            lastSuffix.clear();
+        }
+
+        /** The client's name for its first party in a generation; {@code name#2}, {@code name#3} for more. */
+        String uniquePartyName(String clientName) {
+            if (usedNames.add(clientName)) {
+                return clientName;
+            }
+            int k = lastSuffix.getOrDefault(clientName, 1);
+            String candidate;
+            do {
+                candidate = clientName + "#" + (++k);
+            } while (!usedNames.add(candidate));
+            lastSuffix.put(clientName, k);
+            return candidate;
+        }
+
+        List<Contribution> contributions() {
+            List<Contribution> cs = new ArrayList<>(arrived.size());
+            for (Waiter w : arrived) {
+                cs.add(new Contribution(w.party, w.contribution));
+            }
+            return cs;
+        }
+
+        BarrierView view(long now) {
+            List<BarrierView.WaitingParty> ws = new ArrayList<>(arrived.size());
+            for (Waiter w : arrived) {
+                ws.add(new BarrierView.WaitingParty(w.party, now - w.arrivedAt));
+            }
+            return new BarrierView(name, parties, generation, broken, ws);
+        }
+    }
+
+    /** Visible for tests: the sessions that declared {@code barrier}, by client name. */
+    Collection<String> declarers(String barrier) {
+        Barrier b = barriers.get(barrier);
+        return b == null ? List.of() : b.declarers.stream().map(s -> s.name).toList();
+    }
+}

@@ -1,0 +1,76 @@
+package io.lockstep.coordinator.core;
+
+import java.util.Arrays;
+import java.util.Objects;
+
+/**
+ * An input to {@link BarrierCore}. Commands are plain values, so a sequence of them can be recorded, replayed in
+ * a test, or (later) replicated through a log; the core's answer to a command depends only on its state, the
+ * command and the time passed with it.
+ */
+public sealed interface Command {
+
+    /** A client completed the handshake: from now on its requests carry {@code session}. */
+    record OpenSession(long session, String clientName) implements Command {
+    }
+
+    /** Create the barrier, or check its party count. */
+    record Declare(long session, long requestId, String barrier, int parties) implements Command {
+    }
+
+    /** One party arrives. {@code timeoutMillis} is -1 for none; the deadline counts from the command's time. */
+    record Arrive(long session, long requestId, String barrier, long timeoutMillis, boolean runsAction,
+                  byte[] contribution) implements Command {
+        public Arrive {
+            Objects.requireNonNull(contribution, "contribution");
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Arrive a && a.session == session && a.requestId == requestId
+                    && a.barrier.equals(barrier) && a.timeoutMillis == timeoutMillis && a.runsAction == runsAction
+                    && Arrays.equals(a.contribution, contribution);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(session, requestId, barrier, timeoutMillis, runsAction);
+        }
+
+        @Override
+        public String toString() {
+            return "Arrive[session=" + session + ", requestId=" + requestId + ", barrier=" + barrier
+                    + ", timeoutMillis=" + timeoutMillis + ", runsAction=" + runsAction + ", contribution="
+                    + contribution.length + " bytes]";
+        }
+    }
+
+    /** The party's thread was interrupted: withdraw the await {@code requestId}. */
+    record Cancel(long session, long requestId) implements Command {
+    }
+
+    /** The barrier action run for await {@code requestId} finished; {@code failure} null means success. */
+    record ActionDone(long session, long requestId, String failure) implements Command {
+    }
+
+    record Abort(long session, long requestId, String barrier) implements Command {
+    }
+
+    record Reset(long session, long requestId, String barrier) implements Command {
+    }
+
+    record Query(long session, long requestId, String barrier) implements Command {
+    }
+
+    /** Time has reached the command's time: expire every deadline at or before it. */
+    record Tick() implements Command {
+    }
+
+    /** The session ended: closed by its client, or lost. {@code why} is said to the parties it leaves waiting. */
+    record CloseSession(long session, String why) implements Command {
+    }
+
+    /** The coordinator stops: every waiter is broken with {@code why}. */
+    record Shutdown(String why) implements Command {
+    }
+}

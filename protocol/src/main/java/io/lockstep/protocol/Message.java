@@ -1,0 +1,238 @@
+package io.lockstep.protocol;
+
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Every frame of the protocol, as a record. {@link MessageCodec} turns them into bytes and back; an exhaustive
+ * {@code switch} over this sealed interface is how both ends handle them, so a new message that is not handled
+ * fails the build. Field order in each record is the order on the wire (see {@code PROTOCOL.md}).
+ */
+public sealed interface Message {
+
+    MessageType type();
+
+    /** Requests carry an id chosen by the client, unique among its outstanding requests, never 0. */
+    sealed interface Request extends Message {
+        long requestId();
+    }
+
+    /** Replies name the request they answer; 0 when an error concerns the connection, not a request. */
+    sealed interface Reply extends Message {
+        long requestId();
+    }
+
+    // ---- client to coordinator -------------------------------------------------------------------------------
+
+    /** The first frame of every connection. */
+    record Hello(int magic, int version, String clientName) implements Message {
+        public Hello(String clientName) {
+            this(Protocol.MAGIC, Protocol.VERSION, clientName);
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.HELLO;
+        }
+    }
+
+    /** Create the barrier, or check that it exists with this many parties. Answered by OK or ERROR. */
+    record Declare(long requestId, String barrier, int parties) implements Request {
+        @Override
+        public MessageType type() {
+            return MessageType.DECLARE;
+        }
+    }
+
+    /**
+     * Arrive at the barrier as one party and wait. Answered by RELEASED or FAILED (possibly after RUN_ACTION),
+     * or by ERROR when the request itself is wrong.
+     *
+     * @param timeoutMillis {@link Protocol#NO_TIMEOUT} to wait without deadline; 0 or more for a deadline
+     *                      counted from the coordinator's receipt of this frame
+     * @param runsAction    true when the client holds a barrier action to run if this party arrives last
+     * @param contribution  bytes handed to every party on release (empty for a plain await)
+     */
+    record Await(long requestId, String barrier, long timeoutMillis, boolean runsAction, byte[] contribution)
+            implements Request {
+        public Await {
+            Objects.requireNonNull(contribution, "contribution");
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.AWAIT;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Await a && a.requestId == requestId && a.barrier.equals(barrier)
+                    && a.timeoutMillis == timeoutMillis && a.runsAction == runsAction
+                    && Arrays.equals(a.contribution, contribution);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(requestId, barrier, timeoutMillis, runsAction, Arrays.hashCode(contribution));
+        }
+
+        @Override
+        public String toString() {
+            return "Await[requestId=" + requestId + ", barrier=" + barrier + ", timeoutMillis=" + timeoutMillis
+                    + ", runsAction=" + runsAction + ", contribution=" + contribution.length + " bytes]";
+        }
+    }
+
+    /** Withdraw an outstanding await (its thread was interrupted). The await itself still gets its one answer. */
+    record Cancel(long requestId) implements Request {
+        @Override
+        public MessageType type() {
+            return MessageType.CANCEL;
+        }
+    }
+
+    /** The barrier action asked for by RUN_ACTION finished; {@code failure} is null when it succeeded. */
+    record ActionDone(long requestId, String failure) implements Request {
+        public boolean succeeded() {
+            return failure == null;
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.ACTION_DONE;
+        }
+    }
+
+    /** Break the barrier until it is reset. Answered by OK or ERROR. */
+    record Abort(long requestId, String barrier) implements Request {
+        @Override
+        public MessageType type() {
+            return MessageType.ABORT;
+        }
+    }
+
+    /** Break the current waiters and start a fresh generation. Answered by OK or ERROR. */
+    record Reset(long requestId, String barrier) implements Request {
+        @Override
+        public MessageType type() {
+            return MessageType.RESET;
+        }
+    }
+
+    /** Ask for the barrier's live state. Answered by STATUS or ERROR. */
+    record Query(long requestId, String barrier) implements Request {
+        @Override
+        public MessageType type() {
+            return MessageType.QUERY;
+        }
+    }
+
+    // ---- coordinator to client -------------------------------------------------------------------------------
+
+    /** The answer to a good HELLO. */
+    record Welcome(int version, long sessionId, int maxFrameBytes, String coordinator) implements Message {
+        @Override
+        public MessageType type() {
+            return MessageType.WELCOME;
+        }
+    }
+
+    /** DECLARE, ABORT or RESET succeeded. */
+    record Ok(long requestId) implements Reply {
+        @Override
+        public MessageType type() {
+            return MessageType.OK;
+        }
+    }
+
+    /**
+     * The await passed: all parties arrived.
+     *
+     * @param arrivalOrder  0 for the first party to arrive, parties-1 for the last
+     * @param contributions every party's contribution, in arrival order
+     */
+    record Released(long requestId, long generation, int arrivalOrder, List<Contribution> contributions)
+            implements Reply {
+        public Released {
+            contributions = List.copyOf(contributions);
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.RELEASED;
+        }
+    }
+
+    /** One party's contribution to a generation, under its unique party name. */
+    record Contribution(String party, byte[] data) {
+        public Contribution {
+            Objects.requireNonNull(party, "party");
+            Objects.requireNonNull(data, "data");
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Contribution c && c.party.equals(party) && Arrays.equals(c.data, data);
+        }
+
+        @Override
+        public int hashCode() {
+            return 31 * party.hashCode() + Arrays.hashCode(data);
+        }
+
+        @Override
+        public String toString() {
+            return party + "=" + (data.length <= 16 ? HexFormat.of().formatHex(data) : data.length + " bytes");
+        }
+    }
+
+    /**
+     * The await did not pass.
+     *
+     * @param culprit the party that caused the break (timed out, interrupted, lost, ran the failing action) or
+     *                who aborted or reset it; empty when there is none (shutdown)
+     * @param message the full human-readable reason, e.g. {@code barrier 'game' generation 3 broken: ...}
+     */
+    record Failed(long requestId, Outcome outcome, BreakCause cause, long generation, String culprit,
+                  String message) implements Reply {
+        @Override
+        public MessageType type() {
+            return MessageType.FAILED;
+        }
+    }
+
+    /** This await arrived last and its client holds a barrier action: run it, then send ACTION_DONE. */
+    record RunAction(long requestId, long generation) implements Reply {
+        @Override
+        public MessageType type() {
+            return MessageType.RUN_ACTION;
+        }
+    }
+
+    /** The answer to QUERY. {@code brokenReason} is empty unless {@code broken}. */
+    record Status(long requestId, int parties, long generation, boolean broken, String brokenReason,
+                  List<Waiter> waiting) implements Reply {
+        public Status {
+            waiting = List.copyOf(waiting);
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.STATUS;
+        }
+    }
+
+    /** A party waiting at a barrier, and for how long it has waited. */
+    record Waiter(String party, long waitedMillis) {
+    }
+
+    /** A request failed ({@code requestId} set) or the connection is being closed ({@code requestId} 0). */
+    record Error(long requestId, ErrorCode code, String message) implements Reply {
+        @Override
+        public MessageType type() {
+            return MessageType.ERROR;
+        }
+    }
+}

@@ -1,0 +1,284 @@
+package io.lockstep.protocol;
+
+import io.netty.buffer.ByteBuf;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Turns {@link Message}s into frame bodies and back. Knows bytes only; framing (the length prefix and the
+ * maximum frame size) is {@link FrameDecoder}'s and {@link FrameEncoder}'s job.
+ *
+ * <pre>
+ * frame      = u32 length, then `length` bytes: u8 type, body      (big-endian throughout)
+ * str        = u16 n, n bytes of UTF-8
+ * bytes      = u32 n, n bytes
+ *
+ * HELLO       0x01  u32 magic "LKST", u16 version, str clientName
+ * DECLARE     0x02  u64 requestId, str barrier, u32 parties
+ * AWAIT       0x03  u64 requestId, str barrier, i64 timeoutMillis (-1 = none), u8 flags (bit 0: runsAction),
+ *                   bytes contribution
+ * CANCEL      0x04  u64 requestId (of the await)
+ * ACTION_DONE 0x05  u64 requestId (of the await), u8 succeeded, str failure
+ * ABORT       0x06  u64 requestId, str barrier
+ * RESET       0x07  u64 requestId, str barrier
+ * QUERY       0x08  u64 requestId, str barrier
+ * WELCOME     0x81  u16 version, u64 sessionId, u32 maxFrameBytes, str coordinator
+ * OK          0x82  u64 requestId
+ * RELEASED    0x83  u64 requestId, u64 generation, u32 arrivalOrder, u32 n, n x (str party, bytes data)
+ * FAILED      0x84  u64 requestId, u8 outcome, u8 cause, u64 generation, str culprit, str message
+ * RUN_ACTION  0x85  u64 requestId, u64 generation
+ * STATUS      0x86  u64 requestId, u32 parties, u64 generation, u8 broken, str brokenReason,
+ *                   u32 n, n x (str party, u64 waitedMillis)
+ * ERROR       0x87  u64 requestId, u16 code, str message
+ * </pre>
+ *
+ * Stateless and thread-safe.
+ */
+public final class MessageCodec {
+
+    private MessageCodec() {
+    }
+
+    /** Writes the type byte and the body of {@code m} (not the length prefix). */
+    public static void encode(Message m, ByteBuf out) {
+        out.writeByte(m.type().code());
+        encodeBody(m, out);
+    }
+
+    // A switch expression over the type enum must name every constant: a new message fails the build here.
+    private static ByteBuf encodeBody(Message m, ByteBuf out) {
+        return switch (m.type()) {
+            case HELLO -> {
+                Message.Hello h = (Message.Hello) m;
+                out.writeInt(h.magic());
+                out.writeShort(h.version());
+                yield writeString(out, h.clientName());
+            }
+            case DECLARE -> {
+                Message.Declare d = (Message.Declare) m;
+                out.writeLong(d.requestId());
+                writeString(out, d.barrier());
+                yield out.writeInt(d.parties());
+            }
+            case AWAIT -> {
+                Message.Await a = (Message.Await) m;
+                out.writeLong(a.requestId());
+                writeString(out, a.barrier());
+                out.writeLong(a.timeoutMillis());
+                out.writeByte(a.runsAction() ? 1 : 0);
+                yield writeBytes(out, a.contribution());
+            }
+            case CANCEL -> out.writeLong(((Message.Cancel) m).requestId());
+            case ACTION_DONE -> {
+                Message.ActionDone d = (Message.ActionDone) m;
+                out.writeLong(d.requestId());
+                out.writeByte(d.succeeded() ? 1 : 0);
+                yield writeString(out, d.succeeded() ? "" : d.failure());
+            }
+            case ABORT -> writeString(out.writeLong(((Message.Abort) m).requestId()), ((Message.Abort) m).barrier());
+            case RESET -> writeString(out.writeLong(((Message.Reset) m).requestId()), ((Message.Reset) m).barrier());
+            case QUERY -> writeString(out.writeLong(((Message.Query) m).requestId()), ((Message.Query) m).barrier());
+            case WELCOME -> {
+                Message.Welcome w = (Message.Welcome) m;
+                out.writeShort(w.version());
+                out.writeLong(w.sessionId());
+                out.writeInt(w.maxFrameBytes());
+                yield writeString(out, w.coordinator());
+            }
+            case OK -> out.writeLong(((Message.Ok) m).requestId());
+            case RELEASED -> {
+                Message.Released r = (Message.Released) m;
+                out.writeLong(r.requestId());
+                out.writeLong(r.generation());
+                out.writeInt(r.arrivalOrder());
+                out.writeInt(r.contributions().size());
+                for (Message.Contribution c : r.contributions()) {
+                    writeString(out, c.party());
+                    writeBytes(out, c.data());
+                }
+                yield out;
+            }
+            case FAILED -> {
+                Message.Failed f = (Message.Failed) m;
+                out.writeLong(f.requestId());
+                out.writeByte(f.outcome().code());
+                out.writeByte(f.cause().code());
+                out.writeLong(f.generation());
+                writeString(out, f.culprit());
+                yield writeString(out, f.message());
+            }
+            case RUN_ACTION -> {
+                Message.RunAction r = (Message.RunAction) m;
+                yield out.writeLong(r.requestId()).writeLong(r.generation());
+            }
+            case STATUS -> {
+                Message.Status s = (Message.Status) m;
+                out.writeLong(s.requestId());
+                out.writeInt(s.parties());
+                out.writeLong(s.generation());
+                out.writeByte(s.broken() ? 1 : 0);
+                writeString(out, s.brokenReason());
+                out.writeInt(s.waiting().size());
+                for (Message.Waiter w : s.waiting()) {
+                    writeString(out, w.party());
+                    out.writeLong(w.waitedMillis());
+                }
+                yield out;
+            }
+            case ERROR -> {
+                Message.Error e = (Message.Error) m;
+                out.writeLong(e.requestId());
+                out.writeShort(e.code().code());
+                yield writeString(out, e.message());
+            }
+        };
+    }
+
+    /**
+     * Reads one message from a whole frame body (type byte first). Consumes the buffer; does not release it.
+     *
+     * @throws ProtocolException if the body does not parse or has bytes left over
+     */
+    public static Message decode(ByteBuf in) {
+        if (!in.isReadable()) {
+            throw new ProtocolException(ErrorCode.MALFORMED_FRAME, "empty frame: no type byte");
+        }
+        MessageType type = MessageType.fromCode(in.readUnsignedByte());
+        try {
+            Message m = decodeBody(type, in);
+            if (in.isReadable()) {
+                throw new ProtocolException(ErrorCode.MALFORMED_FRAME,
+                        type + " frame has " + in.readableBytes() + " unexpected trailing bytes");
+            }
+            return m;
+        } catch (IndexOutOfBoundsException e) {
+            throw new ProtocolException(ErrorCode.MALFORMED_FRAME, type + " frame is truncated");
+        }
+    }
+
+    private static Message decodeBody(MessageType type, ByteBuf in) {
+        return switch (type) {
+            case HELLO -> new Message.Hello(in.readInt(), in.readUnsignedShort(), readString(in));
+            case DECLARE -> new Message.Declare(in.readLong(), readString(in), in.readInt());
+            case AWAIT -> {
+                long id = in.readLong();
+                String barrier = readString(in);
+                long timeout = in.readLong();
+                int flags = in.readUnsignedByte();
+                if ((flags & ~1) != 0) {
+                    throw new ProtocolException(ErrorCode.MALFORMED_FRAME, "AWAIT has unknown flags " + flags);
+                }
+                yield new Message.Await(id, barrier, timeout, (flags & 1) != 0, readBytes(in));
+            }
+            case CANCEL -> new Message.Cancel(in.readLong());
+            case ACTION_DONE -> {
+                long id = in.readLong();
+                boolean ok = readBoolean(in);
+                String failure = readString(in);
+                yield new Message.ActionDone(id, ok ? null : failure);
+            }
+            case ABORT -> new Message.Abort(in.readLong(), readString(in));
+            case RESET -> new Message.Reset(in.readLong(), readString(in));
+            case QUERY -> new Message.Query(in.readLong(), readString(in));
+            case WELCOME -> new Message.Welcome(in.readUnsignedShort(), in.readLong(), in.readInt(), readString(in));
+            case OK -> new Message.Ok(in.readLong());
+            case RELEASED -> {
+                long id = in.readLong();
+                long generation = in.readLong();
+                int order = in.readInt();
+                int n = readCount(in, 2 + 4);
+                List<Message.Contribution> cs = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    cs.add(new Message.Contribution(readString(in), readBytes(in)));
+                }
+                yield new Message.Released(id, generation, order, cs);
+            }
+            case FAILED -> new Message.Failed(in.readLong(), Outcome.fromCode(in.readUnsignedByte()),
+                    BreakCause.fromCode(in.readUnsignedByte()), in.readLong(), readString(in), readString(in));
+            case RUN_ACTION -> new Message.RunAction(in.readLong(), in.readLong());
+            case STATUS -> {
+                long id = in.readLong();
+                int parties = in.readInt();
+                long generation = in.readLong();
+                boolean broken = readBoolean(in);
+                String reason = readString(in);
+                int n = readCount(in, 2 + 8);
+                List<Message.Waiter> ws = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    ws.add(new Message.Waiter(readString(in), in.readLong()));
+                }
+                yield new Message.Status(id, parties, generation, broken, reason, ws);
+            }
+            case ERROR -> new Message.Error(in.readLong(), ErrorCode.fromCode(in.readUnsignedShort()), readString(in));
+        };
+    }
+
+    /** The encoded size of a string: its u16 length and its UTF-8 bytes. */
+    public static int stringSize(String s) {
+        return 2 + io.netty.buffer.ByteBufUtil.utf8Bytes(s);
+    }
+
+    private static ByteBuf writeString(ByteBuf out, String s) {
+        int lengthIndex = out.writerIndex();
+        out.writeShort(0);
+        int n = out.writeCharSequence(s, StandardCharsets.UTF_8);
+        if (n > Protocol.MAX_STRING_BYTES) {
+            throw new IllegalArgumentException("string of " + n + " bytes exceeds " + Protocol.MAX_STRING_BYTES);
+        }
+        return out.setShort(lengthIndex, n);
+    }
+
+    private static String readString(ByteBuf in) {
+        int n = in.readUnsignedShort();
+        if (n > in.readableBytes()) {
+            throw new ProtocolException(ErrorCode.MALFORMED_FRAME,
+                    "string of " + n + " bytes but only " + in.readableBytes() + " left in frame");
+        }
+        // Strict decoding: a name with malformed UTF-8 is an error, not a string with replacement characters.
+        ByteBuffer bytes = in.nioBuffer(in.readerIndex(), n);
+        in.skipBytes(n);
+        try {
+            return StandardCharsets.UTF_8.newDecoder().decode(bytes).toString();
+        } catch (CharacterCodingException e) {
+            throw new ProtocolException(ErrorCode.MALFORMED_FRAME, "string is not valid UTF-8");
+        }
+    }
+
+    private static ByteBuf writeBytes(ByteBuf out, byte[] b) {
+        return out.writeInt(b.length).writeBytes(b);
+    }
+
+    private static byte[] readBytes(ByteBuf in) {
+        int n = in.readInt();
+        if (n < 0 || n > in.readableBytes()) {
+            throw new ProtocolException(ErrorCode.MALFORMED_FRAME,
+                    "byte string of " + Integer.toUnsignedString(n) + " bytes but only " + in.readableBytes()
+                            + " left in frame");
+        }
+        byte[] b = new byte[n];
+        in.readBytes(b);
+        return b;
+    }
+
+    private static boolean readBoolean(ByteBuf in) {
+        int b = in.readUnsignedByte();
+        if (b > 1) {
+            throw new ProtocolException(ErrorCode.MALFORMED_FRAME, "boolean byte " + b + " is neither 0 nor 1");
+        }
+        return b == 1;
+    }
+
+    /** Reads a u32 element count and rejects one that the remaining bytes cannot possibly hold. */
+    private static int readCount(ByteBuf in, int minElementBytes) {
+        int n = in.readInt();
+        if (n < 0 || (long) n * minElementBytes > in.readableBytes()) {
+            throw new ProtocolException(ErrorCode.MALFORMED_FRAME,
+                    "count " + Integer.toUnsignedString(n) + " exceeds what the frame can hold");
+        }
+        return n;
+    }
+}

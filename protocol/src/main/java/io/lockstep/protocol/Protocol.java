@@ -1,0 +1,33 @@
+package io.lockstep.protocol;
+
+/**
+ * Constants of the Lockstep wire protocol. The byte layout of every frame is in {@code protocol/PROTOCOL.md}
+ * and in the Javadoc of {@link MessageCodec}.
+ */
+public final class Protocol {
+    /** The first four bytes of every HELLO body: ASCII "LKST". */
+    public static final int MAGIC = 0x4C4B5354;
+    /** The protocol version this code speaks. */
+    public static final short VERSION = 1;
+    /** Default TCP port of the coordinator's protocol. */
+    public static final int DEFAULT_PORT = 7777;
+    /** Default TCP port of the coordinator's HTTP admin endpoints. */
+    public static final int DEFAULT_HTTP_PORT = 7778;
+    /** Default hard maximum of a frame's length field (the bytes after the 4-byte length prefix). */
+    public static final int DEFAULT_MAX_FRAME_BYTES = 1 << 20;
+    /** Smallest maximum frame size a peer may be configured with. */
+    public static final int MIN_MAX_FRAME_BYTES = 1024;
+    /** Length of the frame's length prefix. */
+    public static final int LENGTH_PREFIX_BYTES = 4;
+    /** Barrier names are 1..256 bytes of UTF-8. */
+    public static final int MAX_BARRIER_NAME_BYTES = 256;
+    /** Client names are 1..256 bytes of UTF-8. */
+    public static final int MAX_CLIENT_NAME_BYTES = 256;
+    /** Strings on the wire carry a u16 length, so no string exceeds this. */
+    public static final int MAX_STRING_BYTES = 0xFFFF;
+    /** Timeout value meaning "wait without a deadline". */
+    public static final long NO_TIMEOUT = -1;
+
+    private Protocol() {
+    }
+}
