@@ -13,6 +13,7 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -439,7 +440,8 @@ public final class BarrierCore {
     private static final class Session {
         final long id;
         final String name;
-        final Map<Long, Waiter> awaits = new HashMap<>();
+        /** Outstanding awaits in arrival order, so a lost session is reported by its first party. */
+        final Map<Long, Waiter> awaits = new LinkedHashMap<>();
         final Set<Barrier> declared = new LinkedHashSet<>();
         boolean open = true;
 
