@@ -1,0 +1,102 @@
+package io.lockstep.coordinator.server;
+
+import io.lockstep.coordinator.core.BarrierView;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The coordinator's network server: binds the port, wires the pipeline to the {@link CoreDriver}, and stops
+ * cleanly. Only bootstraps; the protocol lives in {@link ConnectionHandler}, the barriers in the core.
+ *
+ * <p>{@link #start} and {@link #stop} may be called from any thread, once each.
+ */
+public final class CoordinatorServer implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(CoordinatorServer.class);
+
+    private final ServerConfig config;
+    private final AtomicBoolean stopped = new AtomicBoolean();
+    private EventLoopGroup group;
+    private Channel serverChannel;
+    private CoreDriver driver;
+
+    public CoordinatorServer(ServerConfig config) {
+        this.config = config;
+    }
+
+    /** Binds and starts serving. Returns the bound address (the real port when the config asks for 0). */
+    public InetSocketAddress start() throws InterruptedException {
+        Transport transport = Transport.best();
+        group = transport.newGroup(config.ioThreads(), "lockstep-io");
+        long origin = System.nanoTime();
+        driver = new CoreDriver(group.next(), () -> (System.nanoTime() - origin) / 1_000_000);
+        String name = "lockstep-coordinator@" + ProcessHandle.current().pid();
+        ServerBootstrap b = new ServerBootstrap()
+                .group(group)
+                .channel(transport.serverChannel())
+                .option(ChannelOption.SO_BACKLOG, 4096)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childHandler(new CoordinatorInitializer(driver, config, name));
+        try {
+            serverChannel = b.bind(config.bindHost(), config.port()).sync().channel();
+        } catch (RuntimeException | InterruptedException e) {
+            group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            throw e;
+        }
+        InetSocketAddress bound = (InetSocketAddress) serverChannel.localAddress();
+        log.info("listening on {}:{} ({} transport, max frame {} bytes)", config.bindHost(), bound.getPort(),
+                transport.name().toLowerCase(), config.maxFrameBytes());
+        return bound;
+    }
+
+    /** The bound address. */
+    public InetSocketAddress address() {
+        return (InetSocketAddress) serverChannel.localAddress();
+    }
+
+    /** A snapshot of every barrier. */
+    public List<BarrierView> barriers() throws InterruptedException, ExecutionException {
+        return driver.views().get();
+    }
+
+    /**
+     * Stops accepting, breaks every waiter with {@code why}, closes every connection and releases the threads.
+     * Idempotent; returns when done or after a few seconds, whichever comes first.
+     */
+    public void stop(String why) {
+        if (!stopped.compareAndSet(false, true) || group == null) {
+            return;
+        }
+        log.info("stopping: {}", why);
+        try {
+            serverChannel.close().await(2, TimeUnit.SECONDS);
+            driver.shutdown(why).get(3, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            log.warn("shutdown did not complete cleanly: {}", e.toString());
+        } finally {
+            // A short quiet period lets the final frames reach the wire before the loops stop.
+            group.shutdownGracefully(100, 3000, TimeUnit.MILLISECONDS).awaitUninterruptibly(4, TimeUnit.SECONDS);
+        }
+        log.info("stopped");
+    }
+
+    @Override
+    public void close() {
+        stop("coordinator closed");
+    }
+}

@@ -1,0 +1,40 @@
+package io.lockstep.coordinator.server;
+
+import io.lockstep.protocol.Protocol;
+
+/**
+ * The coordinator server's settings. Limits are checked here, once.
+ *
+ * @param bindHost      address to listen on ("0.0.0.0" for every interface)
+ * @param port          TCP port; 0 picks a free one
+ * @param maxFrameBytes hard maximum of a frame's length field, both directions
+ * @param ioThreads     event-loop threads; with 1, accepting, I/O and the barrier core share one thread
+ */
+public record ServerConfig(String bindHost, int port, int maxFrameBytes, int ioThreads) {
+
+    public static final String DEFAULT_BIND = "0.0.0.0";
+    public static final int DEFAULT_IO_THREADS = 1;
+
+    public ServerConfig {
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port must be 0..65535, was " + port);
+        }
+        if (maxFrameBytes < Protocol.MIN_MAX_FRAME_BYTES) {
+            throw new IllegalArgumentException(
+                    "max frame bytes must be at least " + Protocol.MIN_MAX_FRAME_BYTES + ", was " + maxFrameBytes);
+        }
+        if (ioThreads < 1) {
+            throw new IllegalArgumentException("io threads must be at least 1, was " + ioThreads);
+        }
+    }
+
+    /** Defaults, on the given port. */
+    public static ServerConfig onPort(int port) {
+        return new ServerConfig(DEFAULT_BIND, port, Protocol.DEFAULT_MAX_FRAME_BYTES, DEFAULT_IO_THREADS);
+    }
+
+    /** Defaults, on a free loopback port: for tests. */
+    public static ServerConfig ephemeralLoopback() {
+        return new ServerConfig("127.0.0.1", 0, Protocol.DEFAULT_MAX_FRAME_BYTES, DEFAULT_IO_THREADS);
+    }
+}
