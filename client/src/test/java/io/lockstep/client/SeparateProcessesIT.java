@@ -1,0 +1,158 @@
+package io.lockstep.client;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * Parties in separate JVM processes against the coordinator's real jar, started as a user would start it.
+ */
+class SeparateProcessesIT {
+
+    private static final File COORDINATOR_JAR = new File("../coordinator/target/lockstep-coordinator.jar");
+    private static final Pattern LISTENING = Pattern.compile("listening on .*:(\\d+) ");
+
+    private final List<Proc> procs = new ArrayList<>();
+    private Proc coordinator;
+    private String address;
+
+    /**
+     * A child process whose output goes to a file that {@link #expect} reads. (Reading the pipe instead loses
+     * the last lines a process writes before it exits: the JDK drains the pipe under a blocked reader.)
+     */
+    static final class Proc {
+        final Process process;
+        final Path output;
+        private int consumed;
+
+        Proc(List<String> command) throws IOException {
+            output = Files.createTempFile("lockstep-it-", ".log");
+            output.toFile().deleteOnExit();
+            process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+        }
+
+        /** The next line matching {@code p} after the last one matched, waiting up to {@code seconds}. */
+        Matcher expect(Pattern p, int seconds) throws InterruptedException, IOException {
+            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+            while (true) {
+                List<String> lines = Files.readAllLines(output, StandardCharsets.UTF_8);
+                for (int i = consumed; i < lines.size(); i++) {
+                    Matcher m = p.matcher(lines.get(i));
+                    if (m.find()) {
+                        consumed = i + 1;
+                        return m;
+                    }
+                }
+                if (System.nanoTime() > end) {
+                    fail("no line matching " + p + " within " + seconds + " s; output was " + lines);
+                }
+                Thread.sleep(20);
+            }
+        }
+    }
+
+    private static String java() {
+        return ProcessHandle.current().info().command().orElse("java");
+    }
+
+    @BeforeEach
+    void startCoordinator() throws Exception {
+        assertTrue(COORDINATOR_JAR.isFile(), "build the coordinator jar first: " + COORDINATOR_JAR.getAbsolutePath());
+        coordinator = new Proc(List.of(java(), "-jar", COORDINATOR_JAR.getPath(), "--port", "0", "--bind",
+                "127.0.0.1"));
+        address = "127.0.0.1:" + coordinator.expect(LISTENING, 30).group(1);
+    }
+
+    @AfterEach
+    void stopAll() {
+        procs.forEach(p -> p.process.destroyForcibly());
+        if (coordinator != null) {
+            coordinator.process.destroyForcibly();
+        }
+    }
+
+    private Proc party(String name, String barrier, int parties, int rounds) throws IOException {
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        Proc p = new Proc(List.of(java(), "-cp", cp, AwaitProcess.class.getName(), address, name, barrier,
+                "" + parties, "" + rounds));
+        procs.add(p);
+        return p;
+    }
+
+    @Test
+    void partiesInSeparateProcessesPassInLockstep() throws Exception {
+        int parties = 3;
+        int rounds = 5;
+        for (int i = 0; i < parties; i++) {
+            party("proc" + i, "procs", parties, rounds);
+        }
+        List<Set<Integer>> indices = new ArrayList<>();
+        for (int r = 0; r < rounds; r++) {
+            indices.add(new HashSet<>());
+        }
+        Pattern line = Pattern.compile("round (\\d+) index (\\d+)");
+        for (Proc p : procs) {
+            for (int r = 1; r <= rounds; r++) {
+                Matcher m = p.expect(line, 30);
+                assertEquals(r, Integer.parseInt(m.group(1)));
+                indices.get(r - 1).add(Integer.parseInt(m.group(2)));
+            }
+            assertTrue(p.process.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(0, p.process.exitValue());
+        }
+        for (Set<Integer> round : indices) {
+            assertEquals(Set.of(0, 1, 2), round);
+        }
+    }
+
+    @Test
+    void killingOnePartyProcessBreaksTheBarrierForTheOthersNamingIt() throws Exception {
+        Proc a = party("alive", "kill", 3, 1);
+        Proc doomed = party("doomed", "kill", 3, 1);
+        a.expect(Pattern.compile("ready"), 30);
+        doomed.expect(Pattern.compile("ready"), 30);
+        try (LockstepClient observer = LockstepClient.connect(address)) {
+            DistributedBarrier b = observer.barrier("kill", 3);
+            LiveCoordinator.waitFor(java.time.Duration.ofSeconds(30), () -> b.getNumberWaiting() == 2);
+            doomed.process.destroyForcibly(); // SIGKILL: no goodbye, the socket just closes
+            Matcher m = a.expect(Pattern.compile("broken: (.*)"), 10);
+            assertTrue(m.group(1).contains("party 'doomed' was lost"), m.group(1));
+            assertTrue(a.process.waitFor(10, TimeUnit.SECONDS));
+            assertEquals(3, a.process.exitValue());
+        }
+    }
+
+    @Test
+    void sigtermStopsTheCoordinatorCleanlyAndEveryWaiterLearnsWhy() throws Exception {
+        Proc a = party("waiter", "term", 2, 1);
+        a.expect(Pattern.compile("ready"), 30);
+        try (LockstepClient observer = LockstepClient.connect(address)) {
+            DistributedBarrier b = observer.barrier("term", 2);
+            LiveCoordinator.waitFor(java.time.Duration.ofSeconds(30), () -> b.getNumberWaiting() == 1);
+        }
+        coordinator.process.destroy(); // SIGTERM
+        Matcher m = a.expect(Pattern.compile("broken: (.*)"), 10);
+        assertTrue(m.group(1).contains("coordinator shutting down"), m.group(1));
+        assertTrue(coordinator.process.waitFor(10, TimeUnit.SECONDS), "coordinator exits within 10 s");
+        assertEquals(0, coordinator.process.exitValue());
+        assertNotNull(coordinator.expect(Pattern.compile("stopped"), 5));
+    }
+}
