@@ -10,12 +10,15 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.net.ConnectException;
 import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Objects;
@@ -289,8 +292,7 @@ public final class LockstepClient implements AutoCloseable {
                 cf.await();
                 if (!cf.isSuccess()) {
                     Throwable c = cf.cause();
-                    throw new IOException("cannot connect to coordinator at " + address + ": "
-                            + (c == null ? "timed out" : c.getMessage()), c);
+                    throw new IOException("cannot connect to coordinator at " + address + ": " + describe(c), c);
                 }
                 channel = cf.channel();
                 channel.writeAndFlush(new Message.Hello(name));
@@ -313,6 +315,18 @@ public final class LockstepClient implements AutoCloseable {
                 cleanUp(channel);
                 throw e;
             }
+        }
+
+        /** Says why a connect failed in plain words, without the transport's internals. */
+        private String describe(Throwable c) {
+            if (c == null || c instanceof ConnectTimeoutException) {
+                return "no answer within " + connectTimeout.toMillis() + " ms";
+            } else if (c instanceof ConnectException) {
+                return "connection refused";
+            } else if (c instanceof UnknownHostException) {
+                return "unknown host '" + host + "'";
+            }
+            return c.getMessage();
         }
 
         private static void cleanUp(Channel channel) {

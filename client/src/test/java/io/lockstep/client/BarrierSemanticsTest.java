@@ -381,6 +381,6 @@ class BarrierSemanticsTest {
     void connectingToNothingFailsWithAClearIOException() {
         IOException e = assertThrows(IOException.class, () -> LockstepClient.builder().address("127.0.0.1:1")
                 .connectTimeout(Duration.ofSeconds(2)).connect());
-        assertTrue(e.getMessage().contains("cannot connect to coordinator at 127.0.0.1:1"), e.getMessage());
+        assertEquals("cannot connect to coordinator at 127.0.0.1:1: connection refused", e.getMessage());
     }
 }
