@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.PriorityQueue;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -30,6 +31,7 @@ import java.util.regex.Pattern;
 public final class Demo implements Callable<Integer> {
 
     private static final Pattern LISTENING = Pattern.compile("listening on \\S+:(\\d+)");
+    private static final Duration REORDER_WINDOW = Duration.ofMillis(150);
 
     @Option(names = "--quick", description = "Short rounds (about 0.3 s instead of 3 s).")
     boolean quick;
@@ -98,19 +100,22 @@ public final class Demo implements Callable<Integer> {
             GameReport report = new GameReport(players);
             long deadline = System.nanoTime() + typical.multipliedBy(rounds * 2L).plusSeconds(60).toNanos();
             int width = players.stream().mapToInt(String::length).max().orElse(6);
+            // Lines reach their files a little out of order across processes; hold each back briefly and print
+            // in timestamp order, so the interleaving shown is the order things happened.
+            PriorityQueue<Labelled> held = new PriorityQueue<>(Comparator.comparing((Labelled l) -> l.line().at()));
             while (true) {
                 boolean running = children.stream().anyMatch(ChildProcess::isAlive);
-                List<Labelled> batch = new ArrayList<>();
                 for (ChildProcess c : children) {
                     for (String line : c.newLines()) {
-                        batch.add(new Labelled(c.label(), GameLine.parse(line, Instant.now())));
+                        held.add(new Labelled(c.label(), GameLine.parse(line, Instant.now())));
                     }
                 }
-                batch.sort(Comparator.comparing(l -> l.line().at()));
-                if (start == null && !batch.isEmpty()) {
-                    start = batch.get(0).line().at();
-                }
-                for (Labelled l : batch) {
+                Instant ripe = running ? Instant.now().minus(REORDER_WINDOW) : Instant.MAX;
+                while (!held.isEmpty() && held.peek().line().at().isBefore(ripe)) {
+                    Labelled l = held.poll();
+                    if (start == null) {
+                        start = l.line().at();
+                    }
                     report.add(l.line());
                     out.printf("  %9s  %-" + width + "s | %s%n", "+" + GameReport.at(start, l.line().at()),
                             l.who(), l.line().text());

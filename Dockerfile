@@ -1,0 +1,18 @@
+# Lockstep images, built in two stages: Maven builds the jars, then each image holds a JRE and one jar.
+#   docker build --target coordinator -t lockstep/coordinator .
+#   docker build --target player      -t lockstep/player .
+# docker-compose.yml builds both.
+
+FROM maven:3.9-eclipse-temurin-17 AS build
+WORKDIR /src
+COPY . .
+RUN --mount=type=cache,target=/root/.m2 mvn -q -B -DskipTests package
+
+FROM eclipse-temurin:17-jre AS coordinator
+COPY --from=build /src/coordinator/target/lockstep-coordinator.jar /app/lockstep-coordinator.jar
+EXPOSE 7777
+ENTRYPOINT ["java", "-jar", "/app/lockstep-coordinator.jar"]
+
+FROM eclipse-temurin:17-jre AS player
+COPY --from=build /src/player/target/lockstep-player.jar /app/lockstep-player.jar
+ENTRYPOINT ["java", "-jar", "/app/lockstep-player.jar"]

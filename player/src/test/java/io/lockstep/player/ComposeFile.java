@@ -1,0 +1,117 @@
+package io.lockstep.player;
+
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The services of {@code docker-compose.yml}, turned into the commands that would run in their containers:
+ * each service's image target is looked up in the {@code Dockerfile}, whose {@code ENTRYPOINT} for that stage
+ * gives the program, with the jar under {@code /app/} replaced by the jar Maven built here.
+ */
+record ComposeFile(Map<String, Service> services) {
+
+    /** One service: the full command line, its environment, the services it waits for and its health check. */
+    record Service(String name, List<String> command, Map<String, String> environment, List<String> healthyBefore,
+                   List<String> healthcheck) {
+    }
+
+    private static final Pattern FROM = Pattern.compile("^FROM\\s+\\S+\\s+AS\\s+(\\S+)", Pattern.CASE_INSENSITIVE);
+    private static final Pattern ENTRYPOINT = Pattern.compile("^ENTRYPOINT\\s+(\\[.*])");
+
+    @SuppressWarnings("unchecked")
+    static ComposeFile read(Path root) throws IOException {
+        Map<String, List<String>> entrypoints = entrypoints(root.resolve("Dockerfile"));
+        Map<String, Object> yaml = new Yaml(new LoaderOptions())
+                .load(Files.readString(root.resolve("docker-compose.yml"), StandardCharsets.UTF_8));
+        Map<String, Service> services = new LinkedHashMap<>();
+        for (Map.Entry<String, Object> e : ((Map<String, Object>) yaml.get("services")).entrySet()) {
+            Map<String, Object> s = (Map<String, Object>) e.getValue();
+            String target = (String) ((Map<String, Object>) s.get("build")).get("target");
+            List<String> entrypoint = entrypoints.get(target);
+            if (entrypoint == null) {
+                throw new IOException("service " + e.getKey() + " builds target '" + target
+                        + "', which the Dockerfile has no ENTRYPOINT for");
+            }
+            List<String> command = new ArrayList<>();
+            for (String part : entrypoint) {
+                command.add(localJar(root, part));
+            }
+            for (Object arg : (List<Object>) s.getOrDefault("command", List.of())) {
+                command.add(String.valueOf(arg));
+            }
+            Map<String, String> env = new LinkedHashMap<>();
+            ((Map<String, Object>) s.getOrDefault("environment", Map.of()))
+                    .forEach((k, v) -> env.put(k, String.valueOf(v)));
+            List<String> healthyBefore = new ArrayList<>();
+            ((Map<String, Object>) s.getOrDefault("depends_on", Map.of())).forEach((dep, cond) -> {
+                if ("service_healthy".equals(((Map<String, Object>) cond).get("condition"))) {
+                    healthyBefore.add(dep);
+                }
+            });
+            List<String> health = List.of();
+            if (s.get("healthcheck") instanceof Map<?, ?> hc && hc.get("test") instanceof List<?> test) {
+                List<String> t = test.stream().map(String::valueOf).toList();
+                health = switch (t.get(0)) {
+                    case "CMD-SHELL" -> List.of("sh", "-c", t.get(1));
+                    case "CMD" -> t.subList(1, t.size());
+                    default -> throw new IOException("unsupported healthcheck " + t);
+                };
+            }
+            services.put(e.getKey(), new Service(e.getKey(), command, env, healthyBefore, health));
+        }
+        return new ComposeFile(services);
+    }
+
+    /** ENTRYPOINT (exec form) of each named build stage. */
+    private static Map<String, List<String>> entrypoints(Path dockerfile) throws IOException {
+        Map<String, List<String>> result = new LinkedHashMap<>();
+        String stage = null;
+        for (String line : Files.readAllLines(dockerfile, StandardCharsets.UTF_8)) {
+            Matcher from = FROM.matcher(line.trim());
+            if (from.find()) {
+                stage = from.group(1);
+                continue;
+            }
+            Matcher ep = ENTRYPOINT.matcher(line.trim());
+            if (ep.find() && stage != null) {
+                List<String> parts = new ArrayList<>();
+                for (Object o : (List<?>) new Yaml().load(ep.group(1))) {
+                    parts.add(String.valueOf(o));
+                }
+                result.put(stage, parts);
+            }
+        }
+        return result;
+    }
+
+    /** {@code /app/lockstep-x.jar} becomes {@code ROOT/<module>/target/lockstep-x.jar}; {@code java} this JVM's. */
+    private static String localJar(Path root, String part) throws IOException {
+        if (part.equals("java")) {
+            return ChildProcess.java();
+        }
+        if (part.startsWith("/app/") && part.endsWith(".jar")) {
+            String jar = part.substring("/app/".length());
+            try (var modules = Files.list(root)) {
+                for (Path module : modules.toList()) {
+                    Path candidate = module.resolve("target").resolve(jar);
+                    if (Files.isRegularFile(candidate)) {
+                        return candidate.toString();
+                    }
+                }
+            }
+            throw new IOException(jar + " is not built under " + root + "/*/target; run mvn package first");
+        }
+        return part;
+    }
+}
