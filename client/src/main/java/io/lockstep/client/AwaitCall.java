@@ -4,6 +4,8 @@ import io.lockstep.protocol.BreakCause;
 import io.lockstep.protocol.ErrorCode;
 import io.lockstep.protocol.Message;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeoutException;
@@ -24,6 +26,8 @@ final class AwaitCall implements Connection.Outstanding {
     }
 
     final CompletableFuture<Message.Released> result = new CompletableFuture<>();
+    /** Contributions of a split release received so far in RELEASE_PART frames; touched on the event loop only. */
+    private List<Message.Contribution> parts;
     final long requestId;
     private final String barrier;
     private final Runnable action;
@@ -46,7 +50,21 @@ final class AwaitCall implements Connection.Outstanding {
                 actionExecutor.execute(this::runAction);
                 return false;
             }
-            case RELEASED -> result.complete((Message.Released) reply);
+            case RELEASE_PART -> {
+                if (parts == null) {
+                    parts = new ArrayList<>();
+                }
+                parts.addAll(((Message.ReleasePart) reply).contributions());
+                return false;
+            }
+            case RELEASED -> {
+                Message.Released r = (Message.Released) reply;
+                if (parts != null) {
+                    parts.addAll(r.contributions());
+                    r = new Message.Released(r.requestId(), r.generation(), r.arrivalOrder(), parts);
+                }
+                result.complete(r);
+            }
             case FAILED -> result.completeExceptionally(toException((Message.Failed) reply));
             case ERROR -> {
                 Message.Error e = (Message.Error) reply;

@@ -56,21 +56,7 @@ public final class DistributedBarrier {
      *                                timeout elapsed (as Python's {@code Barrier.wait} does)
      */
     public int await() throws InterruptedException, BrokenBarrierException {
-        if (defaultTimeout == null) {
-            try {
-                return awaitBlocking(Protocol.NO_TIMEOUT);
-            } catch (TimeoutException e) {
-                throw new AssertionError("an await without timeout timed out", e);
-            }
-        }
-        try {
-            return awaitBlocking(toMillisCeil(defaultTimeout.toNanos()));
-        } catch (TimeoutException e) {
-            BrokenBarrierException b = new BarrierBrokenException(name, 0, BreakCause.TIMEOUT, client.name(),
-                    e.getMessage());
-            b.initCause(e);
-            throw b;
-        }
+        return indexOf(awaitWithDefaultTimeout(null));
     }
 
     /**
@@ -80,7 +66,7 @@ public final class DistributedBarrier {
      */
     public int await(long timeout, TimeUnit unit) throws InterruptedException, BrokenBarrierException,
             TimeoutException {
-        return awaitBlocking(toMillisCeil(Math.max(0, unit.toNanos(timeout))));
+        return indexOf(awaitBlocking(toMillisCeil(Math.max(0, unit.toNanos(timeout))), null));
     }
 
     /** Arrives and returns at once; the future completes with the arrival index, or fails as {@link #await()}. */
@@ -91,9 +77,70 @@ public final class DistributedBarrier {
     /** Arrives and returns at once; a null timeout waits without limit. The future fails with the same
      *  exceptions as {@link #await(long, TimeUnit)}. */
     public CompletableFuture<Integer> awaitAsync(Duration timeout) {
-        long millis = timeout == null ? Protocol.NO_TIMEOUT : toMillisCeil(Math.max(0, timeout.toNanos()));
-        return client.startAwait(name, millis, action, ForkJoinPool.commonPool())
-                .result.thenApply(r -> parties - 1 - r.arrivalOrder());
+        return client.startAwait(name, millis(timeout), action, null, ForkJoinPool.commonPool())
+                .result.thenApply(this::indexOf);
+    }
+
+    /**
+     * Arrives with {@code contribution} and waits, as {@link #await()}; on release, returns every party's
+     * contribution (the same set for every party). A party that contributes nothing passes an empty array.
+     *
+     * @throws IllegalArgumentException if the contribution is over the coordinator's limit (64 KiB by default)
+     *                                  or the barrier holds too many bytes already; the barrier is not broken
+     */
+    public Exchange exchange(byte[] contribution) throws InterruptedException, BrokenBarrierException {
+        Objects.requireNonNull(contribution, "contribution");
+        return toExchange(awaitWithDefaultTimeout(contribution));
+    }
+
+    /** As {@link #exchange(byte[])}, giving up after {@code timeout} as {@link #await(long, TimeUnit)} does. */
+    public Exchange exchange(byte[] contribution, long timeout, TimeUnit unit) throws InterruptedException,
+            BrokenBarrierException, TimeoutException {
+        Objects.requireNonNull(contribution, "contribution");
+        return toExchange(awaitBlocking(toMillisCeil(Math.max(0, unit.toNanos(timeout))), contribution));
+    }
+
+    /** As {@link #exchange(byte[])} without blocking; times out after the default timeout, if any. */
+    public CompletableFuture<Exchange> exchangeAsync(byte[] contribution) {
+        return exchangeAsync(contribution, defaultTimeout);
+    }
+
+    /** As {@link #exchange(byte[])} without blocking; a null timeout waits without limit. */
+    public CompletableFuture<Exchange> exchangeAsync(byte[] contribution, Duration timeout) {
+        Objects.requireNonNull(contribution, "contribution");
+        return client.startAwait(name, millis(timeout), action, contribution, ForkJoinPool.commonPool())
+                .result.thenApply(this::toExchange);
+    }
+
+    private int indexOf(Message.Released r) {
+        return parties - 1 - r.arrivalOrder();
+    }
+
+    private Exchange toExchange(Message.Released r) {
+        return new Exchange(name, parties, r, r.contributions());
+    }
+
+    private static long millis(Duration timeout) {
+        return timeout == null ? Protocol.NO_TIMEOUT : toMillisCeil(Math.max(0, timeout.toNanos()));
+    }
+
+    /**
+     * A blocking await with this handle's default timeout, if any. As Python's {@code Barrier.wait}, a party
+     * whose default timeout elapses gets {@link BrokenBarrierException} (with the TimeoutException as cause).
+     */
+    private Message.Released awaitWithDefaultTimeout(byte[] contribution) throws InterruptedException,
+            BrokenBarrierException {
+        try {
+            return awaitBlocking(millis(defaultTimeout), contribution);
+        } catch (TimeoutException e) {
+            if (defaultTimeout == null) {
+                throw new AssertionError("an await without timeout timed out", e);
+            }
+            BrokenBarrierException b = new BarrierBrokenException(name, 0, BreakCause.TIMEOUT, client.name(),
+                    e.getMessage());
+            b.initCause(e);
+            throw b;
+        }
     }
 
     /** A handle on the same barrier whose {@code await()} and {@code awaitAsync()} time out after {@code timeout}. */
@@ -142,11 +189,11 @@ public final class DistributedBarrier {
      * The blocking await: the async path, plus an inbox through which the barrier action is handed to this
      * thread, plus CyclicBarrier's rules for interrupts (tell the coordinator, then report what it decided).
      */
-    private int awaitBlocking(long timeoutMillis) throws InterruptedException, BrokenBarrierException,
-            TimeoutException {
+    private Message.Released awaitBlocking(long timeoutMillis, byte[] contribution) throws InterruptedException,
+            BrokenBarrierException, TimeoutException {
         boolean interrupted = Thread.interrupted();
         LinkedBlockingQueue<Runnable> inbox = new LinkedBlockingQueue<>();
-        AwaitCall call = client.startAwait(name, timeoutMillis, action, inbox::add);
+        AwaitCall call = client.startAwait(name, timeoutMillis, action, contribution, inbox::add);
         call.result.whenComplete((r, e) -> inbox.add(WAKE));
         long giveUpAt = timeoutMillis < 0 ? Long.MAX_VALUE
                 : System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis + BACKSTOP_GRACE_MILLIS);
@@ -180,11 +227,11 @@ public final class DistributedBarrier {
             task.run();
         }
         try {
-            int index = parties - 1 - call.result.get().arrivalOrder();
+            Message.Released released = call.result.get();
             if (interrupted) {
                 Thread.currentThread().interrupt(); // released before the interrupt counted, as CyclicBarrier
             }
-            return index;
+            return released;
         } catch (ExecutionException ee) {
             Throwable c = ee.getCause();
             if (c instanceof AwaitCall.Interrupted && interrupted) {

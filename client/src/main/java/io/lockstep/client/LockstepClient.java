@@ -150,12 +150,17 @@ public final class LockstepClient implements AutoCloseable {
 
     // ---- used by DistributedBarrier --------------------------------------------------------------------------
 
-    AwaitCall startAwait(String barrier, long timeoutMillis, Runnable action, Executor actionExecutor) {
+    /** Sends an AWAIT; {@code contribution} null means a plain await, else an exchange. */
+    AwaitCall startAwait(String barrier, long timeoutMillis, Runnable action, byte[] contribution,
+                         Executor actionExecutor) {
         long id = connection.nextRequestId();
         AwaitCall call = new AwaitCall(id, barrier, action, actionExecutor, connection);
-        connection.send(new Message.Await(id, barrier, timeoutMillis, action != null, new byte[0]), call);
+        connection.send(new Message.Await(id, barrier, timeoutMillis, action != null, contribution != null,
+                contribution == null ? NOTHING : contribution), call);
         return call;
     }
+
+    private static final byte[] NOTHING = new byte[0];
 
     void forget(AwaitCall call) {
         connection.forget(call.requestId);
@@ -212,7 +217,6 @@ public final class LockstepClient implements AutoCloseable {
         private String clientName;
         private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
         private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
-        private int maxFrameBytes = Protocol.DEFAULT_MAX_FRAME_BYTES;
 
         private Builder() {
         }
@@ -251,14 +255,6 @@ public final class LockstepClient implements AutoCloseable {
             return this;
         }
 
-        public Builder maxFrameBytes(int maxFrameBytes) {
-            if (maxFrameBytes < Protocol.MIN_MAX_FRAME_BYTES) {
-                throw new IllegalArgumentException("max frame bytes must be at least " + Protocol.MIN_MAX_FRAME_BYTES);
-            }
-            this.maxFrameBytes = maxFrameBytes;
-            return this;
-        }
-
         /**
          * Connects and completes the handshake.
          *
@@ -271,7 +267,6 @@ public final class LockstepClient implements AutoCloseable {
             EventLoopGroup group = SharedEventLoop.acquire();
             Channel channel = null;
             try {
-                int frames = maxFrameBytes;
                 Bootstrap b = new Bootstrap()
                         .group(group)
                         .channel(SharedEventLoop.channelType())
@@ -283,7 +278,8 @@ public final class LockstepClient implements AutoCloseable {
                             @Override
                             protected void initChannel(SocketChannel ch) {
                                 ch.pipeline()
-                                        .addLast("frameDecoder", new FrameDecoder(frames))
+                                        // The coordinator never sends frames above the default maximum.
+                                        .addLast("frameDecoder", new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_BYTES))
                                         .addLast("frameEncoder", FrameEncoder.INSTANCE)
                                         .addLast("connection", connection);
                             }

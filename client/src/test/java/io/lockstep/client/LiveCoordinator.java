@@ -16,11 +16,16 @@ import static org.junit.jupiter.api.Assertions.fail;
 /** A real coordinator on a free loopback port, and the clients a test opened against it. */
 final class LiveCoordinator implements AutoCloseable {
 
-    final CoordinatorServer server = new CoordinatorServer(ServerConfig.ephemeralLoopback());
+    final CoordinatorServer server;
     final String address;
     private final List<LockstepClient> clients = new ArrayList<>();
 
     LiveCoordinator() {
+        this(ServerConfig.ephemeralLoopback());
+    }
+
+    LiveCoordinator(ServerConfig config) {
+        server = new CoordinatorServer(config);
         try {
             address = "127.0.0.1:" + server.start().getPort();
         } catch (InterruptedException e) {

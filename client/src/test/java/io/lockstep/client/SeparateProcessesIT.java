@@ -89,10 +89,12 @@ class SeparateProcessesIT {
         }
     }
 
-    private Proc party(String name, String barrier, int parties, int rounds) throws IOException {
+    private Proc party(String name, String barrier, int parties, int rounds, String... mode) throws IOException {
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        Proc p = new Proc(List.of(java(), "-cp", cp, AwaitProcess.class.getName(), address, name, barrier,
-                "" + parties, "" + rounds));
+        List<String> cmd = new ArrayList<>(List.of(java(), "-cp", cp, AwaitProcess.class.getName(), address, name,
+                barrier, "" + parties, "" + rounds));
+        cmd.addAll(List.of(mode));
+        Proc p = new Proc(cmd);
         procs.add(p);
         return p;
     }
@@ -120,6 +122,31 @@ class SeparateProcessesIT {
         }
         for (Set<Integer> round : indices) {
             assertEquals(Set.of(0, 1, 2), round);
+        }
+    }
+
+    @Test
+    void partiesInSeparateProcessesExchangeTheSameContributions() throws Exception {
+        List<String> names = List.of("ana", "ben", "cy");
+        for (String n : names) {
+            party(n, "swap", names.size(), 3, "exchange");
+        }
+        Pattern got = Pattern.compile("round (\\d+) got (.*)");
+        for (int r = 1; r <= 3; r++) {
+            Set<String> seen = new HashSet<>();
+            for (Proc p : procs) {
+                Matcher m = p.expect(got, 30);
+                assertEquals(r, Integer.parseInt(m.group(1)));
+                seen.add(m.group(2));
+                for (String n : names) {
+                    assertTrue(m.group(2).contains(n + "=" + n + "@" + r + ","), m.group(2));
+                }
+            }
+            assertEquals(1, seen.size(), "all processes received the same contributions in the same order: " + seen);
+        }
+        for (Proc p : procs) {
+            assertTrue(p.process.waitFor(30, TimeUnit.SECONDS));
+            assertEquals(0, p.process.exitValue());
         }
     }
 

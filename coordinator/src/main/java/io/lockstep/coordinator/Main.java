@@ -1,5 +1,6 @@
 package io.lockstep.coordinator;
 
+import io.lockstep.coordinator.core.BarrierCore;
 import io.lockstep.coordinator.server.CoordinatorServer;
 import io.lockstep.coordinator.server.ServerConfig;
 import io.lockstep.protocol.Protocol;
@@ -32,6 +33,15 @@ public final class Main implements Callable<Integer> {
             description = "Largest frame accepted or sent (default: ${DEFAULT-VALUE}).")
     int maxFrameBytes;
 
+    @Option(names = "--max-contribution-bytes", paramLabel = "BYTES",
+            defaultValue = "" + Protocol.DEFAULT_MAX_CONTRIBUTION_BYTES,
+            description = "Largest contribution one party may bring to an exchange (default: ${DEFAULT-VALUE}).")
+    int maxContributionBytes;
+
+    @Option(names = "--max-barrier-bytes", paramLabel = "BYTES", defaultValue = "" + BarrierCore.DEFAULT_MAX_BARRIER_BYTES,
+            description = "Most contribution bytes one barrier holds at once (default: ${DEFAULT-VALUE}).")
+    long maxBarrierBytes;
+
     @Option(names = "--io-threads", paramLabel = "N", defaultValue = "" + ServerConfig.DEFAULT_IO_THREADS,
             description = "Event-loop threads (default: ${DEFAULT-VALUE}).")
     int ioThreads;
@@ -52,7 +62,8 @@ public final class Main implements Callable<Integer> {
     public Integer call() throws Exception {
         ServerConfig config;
         try {
-            config = new ServerConfig(bind, port, maxFrameBytes, ioThreads);
+            config = new ServerConfig(bind, port, maxFrameBytes, ioThreads,
+                    new BarrierCore.Limits(maxContributionBytes, maxBarrierBytes));
         } catch (IllegalArgumentException e) {
             System.err.println("lockstep-coordinator: " + e.getMessage());
             return 2;

@@ -53,12 +53,19 @@ public sealed interface Message {
      * @param timeoutMillis {@link Protocol#NO_TIMEOUT} to wait without deadline; 0 or more for a deadline
      *                      counted from the coordinator's receipt of this frame
      * @param runsAction    true when the client holds a barrier action to run if this party arrives last
-     * @param contribution  bytes handed to every party on release (empty for a plain await)
+     * @param exchange      true when the release should carry every party's contribution (an exchange); a plain
+     *                      await leaves it false and is released with an empty list
+     * @param contribution  bytes handed to every exchanging party on release (empty for a plain await)
      */
-    record Await(long requestId, String barrier, long timeoutMillis, boolean runsAction, byte[] contribution)
-            implements Request {
+    record Await(long requestId, String barrier, long timeoutMillis, boolean runsAction, boolean exchange,
+                 byte[] contribution) implements Request {
         public Await {
             Objects.requireNonNull(contribution, "contribution");
+        }
+
+        /** A plain await: no exchange. */
+        public Await(long requestId, String barrier, long timeoutMillis, boolean runsAction, byte[] contribution) {
+            this(requestId, barrier, timeoutMillis, runsAction, false, contribution);
         }
 
         @Override
@@ -69,19 +76,20 @@ public sealed interface Message {
         @Override
         public boolean equals(Object o) {
             return o instanceof Await a && a.requestId == requestId && a.barrier.equals(barrier)
-                    && a.timeoutMillis == timeoutMillis && a.runsAction == runsAction
+                    && a.timeoutMillis == timeoutMillis && a.runsAction == runsAction && a.exchange == exchange
                     && Arrays.equals(a.contribution, contribution);
         }
 
         @Override
         public int hashCode() {
-            return Objects.hash(requestId, barrier, timeoutMillis, runsAction, Arrays.hashCode(contribution));
+            return Objects.hash(requestId, barrier, timeoutMillis, runsAction, exchange, Arrays.hashCode(contribution));
         }
 
         @Override
         public String toString() {
             return "Await[requestId=" + requestId + ", barrier=" + barrier + ", timeoutMillis=" + timeoutMillis
-                    + ", runsAction=" + runsAction + ", contribution=" + contribution.length + " bytes]";
+                    + ", runsAction=" + runsAction + ", exchange=" + exchange + ", contribution=" + contribution.length
+                    + " bytes]";
         }
     }
 
@@ -151,7 +159,8 @@ public sealed interface Message {
      * The await passed: all parties arrived.
      *
      * @param arrivalOrder  0 for the first party to arrive, parties-1 for the last
-     * @param contributions every party's contribution, in arrival order
+     * @param contributions for an exchange, every party's contribution in arrival order, after those already sent
+     *                      in RELEASE_PART frames; empty for a plain await
      */
     record Released(long requestId, long generation, int arrivalOrder, List<Contribution> contributions)
             implements Reply {
@@ -162,6 +171,21 @@ public sealed interface Message {
         @Override
         public MessageType type() {
             return MessageType.RELEASED;
+        }
+    }
+
+    /**
+     * The first contributions of a release too large for one frame; the await's RELEASED follows with the rest.
+     * Contributions arrive in arrival order across the parts and the RELEASED.
+     */
+    record ReleasePart(long requestId, List<Contribution> contributions) implements Reply {
+        public ReleasePart {
+            contributions = List.copyOf(contributions);
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.RELEASE_PART;
         }
     }
 

@@ -1,6 +1,7 @@
 package io.lockstep.protocol;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -19,8 +20,8 @@ import java.util.List;
  *
  * HELLO       0x01  u32 magic "LKST", u16 version, str clientName
  * DECLARE     0x02  u64 requestId, str barrier, u32 parties
- * AWAIT       0x03  u64 requestId, str barrier, i64 timeoutMillis (-1 = none), u8 flags (bit 0: runsAction),
- *                   bytes contribution
+ * AWAIT       0x03  u64 requestId, str barrier, i64 timeoutMillis (-1 = none), u8 flags (bit 0: runsAction,
+ *                   bit 1: exchange), bytes contribution
  * CANCEL      0x04  u64 requestId (of the await)
  * ACTION_DONE 0x05  u64 requestId (of the await), u8 succeeded, str failure
  * ABORT       0x06  u64 requestId, str barrier
@@ -34,6 +35,7 @@ import java.util.List;
  * STATUS      0x86  u64 requestId, u32 parties, u64 generation, u8 broken, str brokenReason,
  *                   u32 n, n x (str party, u64 waitedMillis)
  * ERROR       0x87  u64 requestId, u16 code, str message
+ * RELEASE_PART 0x88 u64 requestId, u32 n, n x (str party, bytes data)
  * </pre>
  *
  * Stateless and thread-safe.
@@ -69,7 +71,7 @@ public final class MessageCodec {
                 out.writeLong(a.requestId());
                 writeString(out, a.barrier());
                 out.writeLong(a.timeoutMillis());
-                out.writeByte(a.runsAction() ? 1 : 0);
+                out.writeByte((a.runsAction() ? 1 : 0) | (a.exchange() ? 2 : 0));
                 yield writeBytes(out, a.contribution());
             }
             case CANCEL -> out.writeLong(((Message.Cancel) m).requestId());
@@ -95,12 +97,7 @@ public final class MessageCodec {
                 out.writeLong(r.requestId());
                 out.writeLong(r.generation());
                 out.writeInt(r.arrivalOrder());
-                out.writeInt(r.contributions().size());
-                for (Message.Contribution c : r.contributions()) {
-                    writeString(out, c.party());
-                    writeBytes(out, c.data());
-                }
-                yield out;
+                yield writeContributions(out, r.contributions());
             }
             case FAILED -> {
                 Message.Failed f = (Message.Failed) m;
@@ -134,6 +131,11 @@ public final class MessageCodec {
                 out.writeLong(e.requestId());
                 out.writeShort(e.code().code());
                 yield writeString(out, e.message());
+            }
+            case RELEASE_PART -> {
+                Message.ReleasePart r = (Message.ReleasePart) m;
+                out.writeLong(r.requestId());
+                yield writeContributions(out, r.contributions());
             }
         };
     }
@@ -169,10 +171,10 @@ public final class MessageCodec {
                 String barrier = readString(in);
                 long timeout = in.readLong();
                 int flags = in.readUnsignedByte();
-                if ((flags & ~1) != 0) {
+                if ((flags & ~3) != 0) {
                     throw new ProtocolException(ErrorCode.MALFORMED_FRAME, "AWAIT has unknown flags " + flags);
                 }
-                yield new Message.Await(id, barrier, timeout, (flags & 1) != 0, readBytes(in));
+                yield new Message.Await(id, barrier, timeout, (flags & 1) != 0, (flags & 2) != 0, readBytes(in));
             }
             case CANCEL -> new Message.Cancel(in.readLong());
             case ACTION_DONE -> {
@@ -190,12 +192,7 @@ public final class MessageCodec {
                 long id = in.readLong();
                 long generation = in.readLong();
                 int order = in.readInt();
-                int n = readCount(in, 2 + 4);
-                List<Message.Contribution> cs = new ArrayList<>(n);
-                for (int i = 0; i < n; i++) {
-                    cs.add(new Message.Contribution(readString(in), readBytes(in)));
-                }
-                yield new Message.Released(id, generation, order, cs);
+                yield new Message.Released(id, generation, order, readContributions(in));
             }
             case FAILED -> new Message.Failed(in.readLong(), Outcome.fromCode(in.readUnsignedByte()),
                     BreakCause.fromCode(in.readUnsignedByte()), in.readLong(), readString(in), readString(in));
@@ -214,12 +211,36 @@ public final class MessageCodec {
                 yield new Message.Status(id, parties, generation, broken, reason, ws);
             }
             case ERROR -> new Message.Error(in.readLong(), ErrorCode.fromCode(in.readUnsignedShort()), readString(in));
+            case RELEASE_PART -> new Message.ReleasePart(in.readLong(), readContributions(in));
         };
     }
 
-    /** The encoded size of a string: its u16 length and its UTF-8 bytes. */
-    public static int stringSize(String s) {
-        return 2 + io.netty.buffer.ByteBufUtil.utf8Bytes(s);
+    /** The encoded size of one contribution in a RELEASED or RELEASE_PART body. */
+    public static int contributionSize(Message.Contribution c) {
+        return 2 + ByteBufUtil.utf8Bytes(c.party()) + 4 + c.data().length;
+    }
+
+    /** Bytes of a RELEASED frame (length prefix included) before its contributions. */
+    public static final int RELEASED_OVERHEAD = Protocol.LENGTH_PREFIX_BYTES + 1 + 8 + 8 + 4 + 4;
+    /** Bytes of a RELEASE_PART frame (length prefix included) before its contributions. */
+    public static final int RELEASE_PART_OVERHEAD = Protocol.LENGTH_PREFIX_BYTES + 1 + 8 + 4;
+
+    private static ByteBuf writeContributions(ByteBuf out, List<Message.Contribution> cs) {
+        out.writeInt(cs.size());
+        for (Message.Contribution c : cs) {
+            writeString(out, c.party());
+            writeBytes(out, c.data());
+        }
+        return out;
+    }
+
+    private static List<Message.Contribution> readContributions(ByteBuf in) {
+        int n = readCount(in, 2 + 4);
+        List<Message.Contribution> cs = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            cs.add(new Message.Contribution(readString(in), readBytes(in)));
+        }
+        return cs;
     }
 
     private static ByteBuf writeString(ByteBuf out, String s) {

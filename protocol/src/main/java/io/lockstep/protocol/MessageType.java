@@ -20,7 +20,8 @@ public enum MessageType {
     FAILED(0x84),
     RUN_ACTION(0x85),
     STATUS(0x86),
-    ERROR(0x87);
+    ERROR(0x87),
+    RELEASE_PART(0x88);
 
     private static final MessageType[] BY_CODE = new MessageType[256];
 

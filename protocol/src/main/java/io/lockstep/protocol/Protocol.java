@@ -13,8 +13,15 @@ public final class Protocol {
     public static final int DEFAULT_PORT = 7777;
     /** Default TCP port of the coordinator's HTTP admin endpoints. */
     public static final int DEFAULT_HTTP_PORT = 7778;
-    /** Default hard maximum of a frame's length field (the bytes after the 4-byte length prefix). */
+    /**
+     * Default hard maximum of a frame's length field (the bytes after the 4-byte length prefix). Every client
+     * must accept frames of this size; the coordinator never sends a larger one (large releases are split).
+     */
     public static final int DEFAULT_MAX_FRAME_BYTES = 1 << 20;
+    /** Default largest contribution one party may bring to an exchange. */
+    public static final int DEFAULT_MAX_CONTRIBUTION_BYTES = 64 * 1024;
+    /** Room a contribution must leave in a frame for the frame's header and the party's name. */
+    public static final int CONTRIBUTION_HEADROOM_BYTES = 1024;
     /** Smallest maximum frame size a peer may be configured with. */
     public static final int MIN_MAX_FRAME_BYTES = 1024;
     /** Length of the frame's length prefix. */

@@ -25,6 +25,7 @@ class MessageCodecTest {
             new Message.Declare(1, "game", 4),
             new Message.Await(2, "game", 2000, true, new byte[]{1, 2, 3}),
             new Message.Await(3, "game", Protocol.NO_TIMEOUT, false, new byte[0]),
+            new Message.Await(4, "game", Protocol.NO_TIMEOUT, true, true, new byte[]{4}),
             new Message.Cancel(2),
             new Message.ActionDone(2, null),
             new Message.ActionDone(2, "java.lang.IllegalStateException: boom"),
@@ -38,7 +39,8 @@ class MessageCodecTest {
             new Message.Failed(3, Outcome.TIMED_OUT, BreakCause.TIMEOUT, 7, "nijam", "barrier 'game' ..."),
             new Message.RunAction(3, 7),
             new Message.Status(6, 4, 7, true, "why", List.of(new Message.Waiter("susan", 1500))),
-            new Message.Error(0, ErrorCode.BAD_MAGIC, "bad magic"));
+            new Message.Error(0, ErrorCode.BAD_MAGIC, "bad magic"),
+            new Message.ReleasePart(3, List.of(new Message.Contribution("suman", new byte[]{1, 2}))));
 
     private static String hex(Message m) {
         ByteBuf b = Unpooled.buffer();
@@ -56,6 +58,10 @@ class MessageCodecTest {
                 hex(new Message.Declare(1, "game", 4)));
         assertEquals("0000001f" + "03" + "0000000000000002" + "0004" + "67616d65" + "00000000000007d0" + "01"
                 + "00000003" + "010203", hex(new Message.Await(2, "game", 2000, true, new byte[]{1, 2, 3})));
+        assertEquals("0000001a" + "03" + "0000000000000002" + "0001" + "67" + "ffffffffffffffff" + "02"
+                + "00000001" + "2a", hex(new Message.Await(2, "g", -1, false, true, new byte[]{42})));
+        assertEquals("00000016" + "88" + "0000000000000003" + "00000001" + "0001" + "61" + "00000002" + "0102",
+                hex(new Message.ReleasePart(3, List.of(new Message.Contribution("a", new byte[]{1, 2})))));
         assertEquals("00000009" + "04" + "0000000000000002", hex(new Message.Cancel(2)));
         assertEquals("0000000c" + "05" + "0000000000000002" + "01" + "0000", hex(new Message.ActionDone(2, null)));
         assertEquals("0000000f" + "06" + "0000000000000004" + "0004" + "67616d65", hex(new Message.Abort(4, "game")));
@@ -122,7 +128,7 @@ class MessageCodecTest {
         assertCode(ErrorCode.MALFORMED_FRAME, "02" + "0000000000000001" + "0004" + "6761"); // truncated name
         assertCode(ErrorCode.MALFORMED_FRAME, "04" + "0000000000000002" + "01"); // trailing byte
         assertCode(ErrorCode.MALFORMED_FRAME, "02" + "0000000000000001" + "0001" + "ff" + "00000001"); // bad UTF-8
-        assertCode(ErrorCode.MALFORMED_FRAME, "03" + "0000000000000001" + "0001" + "67" + "0000000000000000" + "02"
+        assertCode(ErrorCode.MALFORMED_FRAME, "03" + "0000000000000001" + "0001" + "67" + "0000000000000000" + "04"
                 + "00000000"); // unknown AWAIT flag
         assertCode(ErrorCode.MALFORMED_FRAME, "03" + "0000000000000001" + "0001" + "67" + "0000000000000000" + "00"
                 + "7fffffff"); // contribution longer than the frame

@@ -37,6 +37,28 @@ public final class BarrierCore {
 
     /** A deadline value meaning "none". */
     public static final long NO_DEADLINE = Long.MAX_VALUE;
+    /** Default limit on the contribution bytes one barrier holds at once (all its waiting parties together). */
+    public static final long DEFAULT_MAX_BARRIER_BYTES = 64L * 1024 * 1024;
+
+    /**
+     * Limits on exchanges; an arrival over either is rejected and breaks nothing.
+     *
+     * @param maxContributionBytes largest contribution of one party
+     * @param maxBarrierBytes      most contribution bytes one barrier holds at once
+     */
+    public record Limits(int maxContributionBytes, long maxBarrierBytes) {
+        public static final Limits DEFAULT = new Limits(Protocol.DEFAULT_MAX_CONTRIBUTION_BYTES,
+                DEFAULT_MAX_BARRIER_BYTES);
+
+        public Limits {
+            if (maxContributionBytes < 0 || maxBarrierBytes < maxContributionBytes) {
+                throw new IllegalArgumentException("contribution limit " + maxContributionBytes
+                        + " must be at least 0 and at most the barrier limit " + maxBarrierBytes);
+            }
+        }
+    }
+
+    private final Limits limits;
 
     private final Map<Long, Session> sessions = new HashMap<>();
     private final Map<String, Barrier> barriers = new HashMap<>();
@@ -46,6 +68,14 @@ public final class BarrierCore {
 
     private Consumer<? super Effect> out;
     private long now;
+
+    public BarrierCore() {
+        this(Limits.DEFAULT);
+    }
+
+    public BarrierCore(Limits limits) {
+        this.limits = limits;
+    }
 
     /** Applies {@code command} at time {@code nowMillis}, sending every effect to {@code effects}, in order. */
     public void apply(Command command, long nowMillis, Consumer<? super Effect> effects) {
@@ -133,6 +163,7 @@ public final class BarrierCore {
         for (Waiter w : new ArrayList<>(s.awaits.values())) {
             if (w.state == WaiterState.QUEUED) {
                 w.barrier.queued.remove(w);
+                w.barrier.heldBytes -= w.contribution.length;
                 w.state = WaiterState.DONE;
             } else if (w.state == WaiterState.WAITING) {
                 Barrier b = w.barrier;
@@ -261,10 +292,23 @@ public final class BarrierCore {
                     "request id " + c.requestId() + " is already in use by an await of this session"));
             return;
         }
+        int size = c.contribution().length;
+        if (size > limits.maxContributionBytes()) {
+            reply(s, new Effect.Rejected(s.id, c.requestId(), ErrorCode.INVALID_ARGUMENT, "a contribution of "
+                    + size + " bytes exceeds the limit of " + limits.maxContributionBytes() + " bytes"));
+            return;
+        }
+        if (b.heldBytes + size > limits.maxBarrierBytes()) {
+            reply(s, new Effect.Rejected(s.id, c.requestId(), ErrorCode.INVALID_ARGUMENT, "barrier '" + b.name
+                    + "' already holds " + b.heldBytes + " bytes of contributions; " + size + " more would exceed "
+                    + "its limit of " + limits.maxBarrierBytes() + " bytes"));
+            return;
+        }
         long deadline = c.timeoutMillis() < 0 ? NO_DEADLINE : saturatedAdd(now, c.timeoutMillis());
-        Waiter w = new Waiter(s, c.requestId(), b, c.timeoutMillis(), deadline, c.runsAction(), c.contribution(),
-                nextSeq++);
+        Waiter w = new Waiter(s, c.requestId(), b, c.timeoutMillis(), deadline, c.runsAction(), c.exchange(),
+                c.contribution(), nextSeq++);
         s.awaits.put(w.requestId, w);
+        b.heldBytes += size;
         if (b.runner != null) {
             w.state = WaiterState.QUEUED;
             b.queued.add(w);
@@ -314,7 +358,8 @@ public final class BarrierCore {
         emit(new Effect.Tripped(b.name, b.generation, b.parties, now - b.firstArrivalAt));
         for (int i = 0; i < b.arrived.size(); i++) {
             Waiter w = b.arrived.get(i);
-            finish(w, new Effect.Released(w.session.id, w.requestId, b.name, b.generation, i, contributions));
+            finish(w, new Effect.Released(w.session.id, w.requestId, b.name, b.generation, i,
+                    w.exchange ? contributions : List.of()));
         }
         b.arrived.clear();
         b.nextGeneration();
@@ -402,6 +447,7 @@ public final class BarrierCore {
     /** Sends {@code w}'s final answer (if its session is still open) and forgets {@code w}. */
     private void finish(Waiter w, Effect.Answer answer) {
         w.state = WaiterState.DONE;
+        w.barrier.heldBytes -= w.contribution.length;
         w.session.awaits.remove(w.requestId);
         reply(w.session, answer);
     }
@@ -458,6 +504,7 @@ public final class BarrierCore {
         final long timeoutMillis;
         final long deadline;
         final boolean runsAction;
+        final boolean exchange;
         final byte[] contribution;
         final long seq;
         WaiterState state = WaiterState.QUEUED;
@@ -466,13 +513,14 @@ public final class BarrierCore {
         long arrivedAt;
 
         Waiter(Session session, long requestId, Barrier barrier, long timeoutMillis, long deadline,
-               boolean runsAction, byte[] contribution, long seq) {
+               boolean runsAction, boolean exchange, byte[] contribution, long seq) {
             this.session = session;
             this.requestId = requestId;
             this.barrier = barrier;
             this.timeoutMillis = timeoutMillis;
             this.deadline = deadline;
             this.runsAction = runsAction;
+            this.exchange = exchange;
             this.contribution = contribution;
             this.seq = seq;
         }
@@ -489,6 +537,8 @@ public final class BarrierCore {
         final Map<String, Integer> lastSuffix = new HashMap<>();
         long generation = 1;
         long firstArrivalAt;
+        /** Contribution bytes of the awaits this barrier holds (arrived and queued). */
+        long heldBytes;
         BreakReason broken;
         /** The last party, running the barrier action: non-null while the generation is tripping. */
         Waiter runner;

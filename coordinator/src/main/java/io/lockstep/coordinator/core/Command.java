@@ -18,18 +18,27 @@ public sealed interface Command {
     record Declare(long session, long requestId, String barrier, int parties) implements Command {
     }
 
-    /** One party arrives. {@code timeoutMillis} is -1 for none; the deadline counts from the command's time. */
+    /**
+     * One party arrives. {@code timeoutMillis} is -1 for none; the deadline counts from the command's time. An
+     * {@code exchange} is released with every party's contribution; a plain await with an empty list.
+     */
     record Arrive(long session, long requestId, String barrier, long timeoutMillis, boolean runsAction,
-                  byte[] contribution) implements Command {
+                  boolean exchange, byte[] contribution) implements Command {
         public Arrive {
             Objects.requireNonNull(contribution, "contribution");
+        }
+
+        /** A plain await. */
+        public Arrive(long session, long requestId, String barrier, long timeoutMillis, boolean runsAction,
+                      byte[] contribution) {
+            this(session, requestId, barrier, timeoutMillis, runsAction, false, contribution);
         }
 
         @Override
         public boolean equals(Object o) {
             return o instanceof Arrive a && a.session == session && a.requestId == requestId
                     && a.barrier.equals(barrier) && a.timeoutMillis == timeoutMillis && a.runsAction == runsAction
-                    && Arrays.equals(a.contribution, contribution);
+                    && a.exchange == exchange && Arrays.equals(a.contribution, contribution);
         }
 
         @Override
@@ -40,7 +49,8 @@ public sealed interface Command {
         @Override
         public String toString() {
             return "Arrive[session=" + session + ", requestId=" + requestId + ", barrier=" + barrier
-                    + ", timeoutMillis=" + timeoutMillis + ", runsAction=" + runsAction + ", contribution="
+                    + ", timeoutMillis=" + timeoutMillis + ", runsAction=" + runsAction + ", exchange=" + exchange
+                    + ", contribution="
                     + contribution.length + " bytes]";
         }
     }

@@ -75,7 +75,7 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
             }
             case AWAIT -> {
                 Message.Await a = (Message.Await) r;
-                yield new Command.Arrive(session, a.requestId(), a.barrier(), a.timeoutMillis(), a.runsAction(),
+                yield new Command.Arrive(session, a.requestId(), a.barrier(), a.timeoutMillis(), a.runsAction(), a.exchange(),
                         a.contribution());
             }
             case CANCEL -> new Command.Cancel(session, r.requestId());
@@ -83,7 +83,7 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
             case ABORT -> new Command.Abort(session, r.requestId(), ((Message.Abort) r).barrier());
             case RESET -> new Command.Reset(session, r.requestId(), ((Message.Reset) r).barrier());
             case QUERY -> new Command.Query(session, r.requestId(), ((Message.Query) r).barrier());
-            case HELLO, WELCOME, OK, RELEASED, FAILED, RUN_ACTION, STATUS, ERROR ->
+            case HELLO, WELCOME, OK, RELEASED, FAILED, RUN_ACTION, STATUS, ERROR, RELEASE_PART ->
                     throw new AssertionError(r.type() + " is not a request");
         };
     }

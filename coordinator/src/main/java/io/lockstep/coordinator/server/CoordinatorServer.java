@@ -40,7 +40,7 @@ public final class CoordinatorServer implements AutoCloseable {
         Transport transport = Transport.best();
         group = transport.newGroup(config.ioThreads(), "lockstep-io");
         long origin = System.nanoTime();
-        driver = new CoreDriver(group.next(), () -> (System.nanoTime() - origin) / 1_000_000);
+        driver = new CoreDriver(group.next(), () -> (System.nanoTime() - origin) / 1_000_000, config.limits());
         String name = "lockstep-coordinator@" + ProcessHandle.current().pid();
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)

@@ -7,6 +7,7 @@ import io.lockstep.coordinator.core.Command;
 import io.lockstep.coordinator.core.Effect;
 import io.lockstep.protocol.ErrorCode;
 import io.lockstep.protocol.Message;
+import io.lockstep.protocol.ReleaseFrames;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.util.concurrent.EventExecutor;
@@ -37,7 +38,7 @@ public final class CoreDriver {
 
     private static final Logger log = LoggerFactory.getLogger(CoreDriver.class);
 
-    private final BarrierCore core = new BarrierCore();
+    private final BarrierCore core;
     private final EventExecutor executor;
     private final LongSupplier clockMillis;
     private final Map<Long, Channel> channels = new HashMap<>();
@@ -47,7 +48,8 @@ public final class CoreDriver {
     private long timerAt = BarrierCore.NO_DEADLINE;
     private boolean shutDown;
 
-    public CoreDriver(EventExecutor executor, LongSupplier clockMillis) {
+    public CoreDriver(EventExecutor executor, LongSupplier clockMillis, BarrierCore.Limits limits) {
+        this.core = new BarrierCore(limits);
         this.executor = executor;
         this.clockMillis = clockMillis;
     }
@@ -161,7 +163,13 @@ public final class CoreDriver {
                 ch.writeAndFlush(m).addListener(ChannelFutureListener.CLOSE);
                 return;
             }
-            ch.write(m, ch.voidPromise());
+            if (m instanceof Message.Released r && !r.contributions().isEmpty()) {
+                for (Message frame : ReleaseFrames.split(r)) {
+                    ch.write(frame, ch.voidPromise());
+                }
+            } else {
+                ch.write(m, ch.voidPromise());
+            }
             toFlush.add(ch);
         } else if (effect instanceof Effect.Broken b) {
             log.info("{}", b.reason().message());

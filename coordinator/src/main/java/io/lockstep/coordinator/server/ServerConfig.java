@@ -1,5 +1,6 @@
 package io.lockstep.coordinator.server;
 
+import io.lockstep.coordinator.core.BarrierCore;
 import io.lockstep.protocol.Protocol;
 
 /**
@@ -9,8 +10,9 @@ import io.lockstep.protocol.Protocol;
  * @param port          TCP port; 0 picks a free one
  * @param maxFrameBytes hard maximum of a frame's length field, both directions
  * @param ioThreads     event-loop threads; with 1, accepting, I/O and the barrier core share one thread
+ * @param limits        limits on exchanged contributions
  */
-public record ServerConfig(String bindHost, int port, int maxFrameBytes, int ioThreads) {
+public record ServerConfig(String bindHost, int port, int maxFrameBytes, int ioThreads, BarrierCore.Limits limits) {
 
     public static final String DEFAULT_BIND = "0.0.0.0";
     public static final int DEFAULT_IO_THREADS = 1;
@@ -26,6 +28,24 @@ public record ServerConfig(String bindHost, int port, int maxFrameBytes, int ioT
         if (ioThreads < 1) {
             throw new IllegalArgumentException("io threads must be at least 1, was " + ioThreads);
         }
+        int fits = Protocol.DEFAULT_MAX_FRAME_BYTES - Protocol.CONTRIBUTION_HEADROOM_BYTES;
+        if (limits.maxContributionBytes() > fits) {
+            throw new IllegalArgumentException("max contribution bytes must be at most " + fits
+                    + " (a release frame holds at least one whole contribution), was " + limits.maxContributionBytes());
+        }
+        if (limits.maxContributionBytes() + Protocol.CONTRIBUTION_HEADROOM_BYTES > maxFrameBytes) {
+            throw new IllegalArgumentException("max frame bytes " + maxFrameBytes + " is too small for contributions of "
+                    + limits.maxContributionBytes() + " bytes");
+        }
+    }
+
+    public ServerConfig(String bindHost, int port, int maxFrameBytes, int ioThreads) {
+        this(bindHost, port, maxFrameBytes, ioThreads, BarrierCore.Limits.DEFAULT);
+    }
+
+    /** The same, with other exchange limits. */
+    public ServerConfig withLimits(BarrierCore.Limits newLimits) {
+        return new ServerConfig(bindHost, port, maxFrameBytes, ioThreads, newLimits);
     }
 
     /** Defaults, on the given port. */

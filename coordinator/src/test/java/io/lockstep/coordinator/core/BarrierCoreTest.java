@@ -237,24 +237,59 @@ class BarrierCoreTest {
     void twoAwaitsOfOneClientInOneGenerationGetDistinctPartyNames() {
         h.open(1, "susan");
         h.declare(1, "game", 3);
-        h.arrive(1, 10, "game");
-        h.arrive(1, 11, "game");
-        List<Effect.Released> rel = only(h.arrive(1, 12, "game"), Effect.Released.class);
+        for (long r = 10; r <= 11; r++) {
+            h.apply(new Command.Arrive(1, r, "game", -1, false, true, new byte[0]));
+        }
+        List<Effect.Released> rel = only(h.apply(new Command.Arrive(1, 12, "game", -1, false, true, new byte[0])),
+                Effect.Released.class);
         assertEquals(List.of("susan", "susan#2", "susan#3"),
                 rel.get(0).contributions().stream().map(c -> c.party()).toList());
     }
 
     @Test
-    void contributionsReachEveryPartyInArrivalOrder() {
+    void contributionsReachEveryExchangingPartyInArrivalOrder() {
         players("x", 2, "a", "b");
-        h.apply(new Command.Arrive(2, 10, "x", -1, false, new byte[]{2}));
-        List<Effect.Released> rel = only(h.apply(new Command.Arrive(1, 11, "x", -1, false, new byte[]{1, 1})),
+        h.apply(new Command.Arrive(2, 10, "x", -1, false, true, new byte[]{2}));
+        List<Effect.Released> rel = only(h.apply(new Command.Arrive(1, 11, "x", -1, false, true, new byte[]{1, 1})),
                 Effect.Released.class);
         for (Effect.Released r : rel) {
             assertEquals("b", r.contributions().get(0).party());
             assertEquals(1, r.contributions().get(0).data().length);
             assertEquals(2, r.contributions().get(1).data().length);
         }
+    }
+
+    @Test
+    void aPlainAwaitIsReleasedWithoutTheContributions() {
+        players("x", 2, "a", "b");
+        h.apply(new Command.Arrive(1, 10, "x", -1, false, true, new byte[]{7}));
+        List<Effect.Released> rel = only(h.arrive(2, 11, "x"), Effect.Released.class);
+        assertEquals(1, rel.stream().filter(r -> r.contributions().size() == 2).count(), "the exchange gets both");
+        assertEquals(1, rel.stream().filter(r -> r.contributions().isEmpty()).count(), "the plain await none");
+    }
+
+    @Test
+    void contributionsOverTheLimitsAreRejectedAndBreakNothing() {
+        CoreHarness small = new CoreHarness(new BarrierCore.Limits(4, 6));
+        small.open(1, "a");
+        small.open(2, "b");
+        small.declare(1, "x", 3);
+        small.declare(2, "x", 3);
+        Effect.Rejected tooBig = (Effect.Rejected) small.apply(
+                new Command.Arrive(1, 10, "x", -1, false, true, new byte[5])).get(0);
+        assertEquals(ErrorCode.INVALID_ARGUMENT, tooBig.code());
+        assertEquals("a contribution of 5 bytes exceeds the limit of 4 bytes", tooBig.message());
+        assertEquals(List.of(), small.apply(new Command.Arrive(1, 11, "x", -1, false, true, new byte[4])));
+        Effect.Rejected full = (Effect.Rejected) small.apply(
+                new Command.Arrive(2, 12, "x", -1, false, true, new byte[3])).get(0);
+        assertTrue(full.message().contains("already holds 4 bytes"), full.message());
+        assertNull(small.core.view("x", 0).broken(), "a rejected contribution breaks nothing");
+        assertEquals(1, small.core.view("x", 0).waiting().size());
+        // Once released, the barrier holds nothing again.
+        small.apply(new Command.Arrive(2, 13, "x", -1, false, true, new byte[2]));
+        assertEquals(3, only(small.apply(new Command.Arrive(2, 14, "x", -1, false, true, new byte[0])),
+                Effect.Released.class).size());
+        assertEquals(List.of(), small.apply(new Command.Arrive(1, 15, "x", -1, false, true, new byte[4])));
     }
 
     @Test

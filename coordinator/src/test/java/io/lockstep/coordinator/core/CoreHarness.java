@@ -5,9 +5,17 @@ import java.util.List;
 
 /** Drives a {@link BarrierCore} with a settable clock and hands back what each command emitted. */
 final class CoreHarness {
-    final BarrierCore core = new BarrierCore();
+    final BarrierCore core;
     long now;
     private long nextRequest = 1;
+
+    CoreHarness() {
+        this(BarrierCore.Limits.DEFAULT);
+    }
+
+    CoreHarness(BarrierCore.Limits limits) {
+        core = new BarrierCore(limits);
+    }
 
     List<Effect> apply(Command c) {
         List<Effect> out = new ArrayList<>();

@@ -20,7 +20,16 @@ final class ReferenceModel {
 
     static final long NONE = Long.MAX_VALUE;
 
+    final int maxContribution;
+    final long maxBarrier;
+
+    ReferenceModel(BarrierCore.Limits limits) {
+        this.maxContribution = limits.maxContributionBytes();
+        this.maxBarrier = limits.maxBarrierBytes();
+    }
+
     static final class W {
+        boolean exchange;
         long session;
         long req;
         B barrier;
@@ -143,6 +152,17 @@ final class ReferenceModel {
                 return;
             }
         }
+        long held = 0;
+        for (W o : b.arrived) {
+            held += o.data.length;
+        }
+        for (W o : b.queue) {
+            held += o.data.length;
+        }
+        if (a.contribution().length > maxContribution || held + a.contribution().length > maxBarrier) {
+            out.add(new Effect.Rejected(a.session(), a.requestId(), ErrorCode.INVALID_ARGUMENT, "?"));
+            return;
+        }
         W w = new W();
         w.session = a.session();
         w.req = a.requestId();
@@ -150,6 +170,7 @@ final class ReferenceModel {
         w.timeout = a.timeoutMillis();
         w.deadline = a.timeoutMillis() < 0 ? NONE : now + a.timeoutMillis();
         w.action = a.runsAction();
+        w.exchange = a.exchange();
         w.data = a.contribution();
         w.seq = seq++;
         outstanding.add(w);
@@ -209,7 +230,7 @@ final class ReferenceModel {
         out.add(new Effect.Tripped(b.name, b.gen, b.parties, now - b.firstAt));
         for (int i = 0; i < b.arrived.size(); i++) {
             W w = b.arrived.get(i);
-            finish(w, new Effect.Released(w.session, w.req, b.name, b.gen, i, cs));
+            finish(w, new Effect.Released(w.session, w.req, b.name, b.gen, i, w.exchange ? cs : List.of()));
         }
         b.arrived.clear();
         b.runner = null;
