@@ -137,7 +137,8 @@ public final class Demo implements Callable<Integer> {
                 out.println("  Some players failed; their output is in " + logs);
                 return 1;
             }
-            return noBarrier || report.everyoneFinishedBeforeAnyoneWasPaid() ? 0 : 1;
+            return noBarrier || (report.everyoneFinishedBeforeAnyoneWasPaid() && report.everyoneComputedTheSameTable())
+                    ? 0 : 1;
         } finally {
             children.forEach(ChildProcess::close);
             if (coordinator != null) {

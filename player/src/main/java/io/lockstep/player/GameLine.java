@@ -11,13 +11,19 @@ import java.util.regex.Pattern;
  */
 public record GameLine(Instant at, String text, Kind kind, String player) {
 
-    public enum Kind { STARTED, ROUND, FINISHED, PAID, BROKEN, OTHER }
+    public enum Kind { STARTED, ROUND, FINISHED, TABLE, PAID, BROKEN, OTHER }
 
     private static final Pattern STARTED = Pattern.compile("^(\\S+) started playing\\.$");
     private static final Pattern ROUND = Pattern.compile("^(\\S+) is playing round \\d+$");
     private static final Pattern FINISHED = Pattern.compile("^(\\S+) finished playing and is waiting for others\\.$");
-    private static final Pattern PAID = Pattern.compile("^sending winning amount to (\\S+)$");
+    private static final Pattern TABLE = Pattern.compile("^winnings table seen by (\\S+): .*$");
+    private static final Pattern PAID = Pattern.compile("^sending winning amount to ([^\\s:]+)(?:: .*)?$");
     private static final Pattern BROKEN = Pattern.compile("^(\\S+) cannot be paid: .*$");
+
+    /** For a TABLE line, the table itself (the same text for every player who saw the same scores). */
+    public String table() {
+        return kind == Kind.TABLE ? text.substring(text.indexOf(": ") + 2) : null;
+    }
 
     /** Parses {@code <ISO instant> <text>}; a line without a timestamp gets {@code fallback} as its time. */
     public static GameLine parse(String line, Instant fallback) {
@@ -37,6 +43,7 @@ public record GameLine(Instant at, String text, Kind kind, String player) {
                 case STARTED -> STARTED;
                 case ROUND -> ROUND;
                 case FINISHED -> FINISHED;
+                case TABLE -> TABLE;
                 case PAID -> PAID;
                 case BROKEN -> BROKEN;
                 case OTHER -> null;

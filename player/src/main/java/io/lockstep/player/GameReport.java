@@ -19,6 +19,7 @@ public final class GameReport {
     private final Map<String, Instant> finished = new LinkedHashMap<>();
     private final Map<String, Instant> paid = new LinkedHashMap<>();
     private final Map<String, String> broken = new LinkedHashMap<>();
+    private final Map<String, String> tables = new LinkedHashMap<>();
 
     public GameReport(List<String> players) {
         this.players = List.copyOf(players);
@@ -34,6 +35,7 @@ public final class GameReport {
             case ROUND -> finished.merge(line.player(), line.at(), (a, b) -> a.isAfter(b) ? a : b);
             case FINISHED -> finished.put(line.player(), line.at());
             case PAID -> paid.put(line.player(), line.at());
+            case TABLE -> tables.put(line.player(), line.table());
             case BROKEN -> broken.put(line.player(), line.text());
             default -> {
             }
@@ -48,6 +50,11 @@ public final class GameReport {
         Instant lastFinish = finished.values().stream().max(Comparator.naturalOrder()).orElseThrow();
         Instant firstPaid = paid.values().stream().min(Comparator.naturalOrder()).orElseThrow();
         return firstPaid.isAfter(lastFinish);
+    }
+
+    /** True when every player printed a winnings table and all the tables are the same. */
+    public boolean everyoneComputedTheSameTable() {
+        return tables.keySet().containsAll(players) && tables.values().stream().distinct().count() == 1;
     }
 
     /** Players paid while at least one other was still playing, each with who was still playing. */
@@ -93,6 +100,14 @@ public final class GameReport {
             out.add(everyoneFinishedBeforeAnyoneWasPaid()
                     ? "  No winnings were sent before the last player finished: the barrier held."
                     : "  NOT everyone finished before winnings were sent, or someone was never paid.");
+            if (everyoneComputedTheSameTable()) {
+                out.add("  All " + players.size() + " players computed the same winnings table from the scores "
+                        + "exchanged at the barrier:");
+                out.add("    " + tables.values().iterator().next());
+            } else if (!tables.isEmpty()) {
+                out.add("  The players' winnings tables DIFFER:");
+                tables.forEach((p, t) -> out.add("    " + p + ": " + t));
+            }
         } else {
             Map<String, List<String>> early = paidEarly();
             early.forEach((p, others) -> out.add(String.format("  %s was paid at %s while %s %s still playing.",

@@ -1,6 +1,7 @@
 package io.lockstep.player;
 
 import io.lockstep.client.DistributedBarrier;
+import io.lockstep.client.Exchange;
 import io.lockstep.client.LockstepClient;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -12,9 +13,14 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -102,10 +108,17 @@ public final class Player implements Callable<Integer> {
         // players, is reported now rather than after the rounds.
         try (LockstepClient client = LockstepClient.builder().address(coordinator).clientName(name).connect()) {
             DistributedBarrier barrier = client.barrier(barrierName, players);
-            play();
+            List<Integer> scores = play();
             say(name + " finished playing and is waiting for others.");
-            barrier.await(waitTimeout.toMillis(), TimeUnit.MILLISECONDS);
-            say("sending winning amount to " + name);
+            // Everyone's scores travel with the barrier: nobody sees any before all have finished, and all see
+            // the same, so every player computes the same winnings table.
+            Exchange all = barrier.exchange(Winnings.encode(scores), waitTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            Map<String, Integer> totals = new LinkedHashMap<>();
+            all.byParty().forEach((party, bytes) ->
+                    totals.put(party, Winnings.decode(bytes).stream().mapToInt(Integer::intValue).sum()));
+            say("winnings table seen by " + name + ": " + Winnings.table(totals));
+            say("sending winning amount to " + name + ": " + Winnings.split(totals, Winnings.POT).get(all.party())
+                    + " of " + Winnings.POT + " coins");
             return 0;
         } catch (IOException e) {
             System.err.println(name + ": " + e.getMessage());
@@ -119,12 +132,16 @@ public final class Player implements Callable<Integer> {
         }
     }
 
-    private void play() throws InterruptedException {
+    /** Plays the rounds; returns this player's score in each. */
+    private List<Integer> play() throws InterruptedException {
         say(name + " started playing.");
+        List<Integer> scores = new ArrayList<>();
         for (int i = 1; i <= rounds; i++) {
             Thread.sleep(roundDuration(name, i, roundTime).toMillis());
             say(name + " is playing round " + i);
+            scores.add(ThreadLocalRandom.current().nextInt(101));
         }
+        return scores;
     }
 
     /**

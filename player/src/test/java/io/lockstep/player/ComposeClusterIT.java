@@ -67,6 +67,8 @@ class ComposeClusterIT {
             assertTrue(report.everyoneFinishedBeforeAnyoneWasPaid(),
                     "someone was paid before everyone finished:\n" + String.join("\n",
                             report.summary(Instant.EPOCH, true)));
+            assertTrue(report.everyoneComputedTheSameTable(), "the players' winnings tables differ:\n"
+                    + String.join("\n", report.summary(Instant.EPOCH, true)));
 
             // And it really crossed hosts: the coordinator saw each player from that player's own address.
             ChildProcess coordinator = running.get("coordinator");

@@ -38,9 +38,11 @@ class DemoIT {
         String all = String.join("\n", out);
         for (String p : List.of("susan", "pratik", "suman", "nijam")) {
             assertTrue(all.contains("| " + p + " finished playing and is waiting for others."), all);
-            assertTrue(all.contains("| sending winning amount to " + p), all);
+            assertTrue(all.contains("| sending winning amount to " + p + ": "), all);
+            assertTrue(all.contains("| winnings table seen by " + p + ": "), all);
         }
         assertTrue(all.contains("No winnings were sent before the last player finished: the barrier held."), all);
+        assertTrue(all.contains("All 4 players computed the same winnings table"), all);
         List<String> times = out.stream().filter(l -> l.matches("\\s+\\+\\d+\\.\\d+ s .*"))
                 .map(l -> l.trim().split(" ")[0]).toList();
         for (int i = 1; i < times.size(); i++) {
