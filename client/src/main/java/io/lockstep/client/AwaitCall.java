@@ -16,7 +16,7 @@ import java.util.concurrent.TimeoutException;
  * exception the caller should see: {@link BarrierBrokenException}, {@link TimeoutException}, the action's own
  * exception, {@link Interrupted} (for a cancelled await), or {@link LockstepException}.
  */
-final class AwaitCall implements Connection.Outstanding {
+final class AwaitCall implements ClientSession.Outstanding {
 
     /** The coordinator confirms that this await was withdrawn after its thread was interrupted. */
     static final class Interrupted extends RuntimeException {
@@ -32,10 +32,10 @@ final class AwaitCall implements Connection.Outstanding {
     private final String barrier;
     private final Runnable action;
     private final Executor actionExecutor;
-    private final Connection connection;
+    private final ClientSession connection;
     private volatile Throwable actionFailure;
 
-    AwaitCall(long requestId, String barrier, Runnable action, Executor actionExecutor, Connection connection) {
+    AwaitCall(long requestId, String barrier, Runnable action, Executor actionExecutor, ClientSession connection) {
         this.requestId = requestId;
         this.barrier = barrier;
         this.action = action;
@@ -79,9 +79,10 @@ final class AwaitCall implements Connection.Outstanding {
     }
 
     @Override
-    public void onConnectionLost(String why) {
-        result.completeExceptionally(new BarrierBrokenException(barrier, 0, BreakCause.LOST_PARTY, "",
-                "barrier '" + barrier + "' broken for this client: " + why));
+    public void onSessionEnded(String why, boolean lost) {
+        String message = "barrier '" + barrier + "' broken for this client: " + why;
+        result.completeExceptionally(lost ? new SessionLostException(barrier, message)
+                : new BarrierBrokenException(barrier, 0, BreakCause.LOST_PARTY, "", message));
     }
 
     /** Asks the coordinator to withdraw this await; the outcome still arrives as the final reply. */

@@ -10,7 +10,7 @@ import java.util.concurrent.BrokenBarrierException;
  * {@code barrier 'game' generation 3 broken: party 'nijam' timed out after 2000 ms; 3 of 4 arrived: ...}.
  * Catch {@code BrokenBarrierException} as with {@code CyclicBarrier}; cast to this when the detail matters.
  */
-public final class BarrierBrokenException extends BrokenBarrierException {
+public class BarrierBrokenException extends BrokenBarrierException {
 
     private final String barrier;
     private final long generation;

@@ -1,24 +1,13 @@
 package io.lockstep.client;
 
 import io.lockstep.protocol.ErrorCode;
-import io.lockstep.protocol.FrameDecoder;
-import io.lockstep.protocol.FrameEncoder;
 import io.lockstep.protocol.Message;
 import io.lockstep.protocol.Protocol;
-import io.netty.bootstrap.Bootstrap;
-import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.socket.SocketChannel;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.net.ConnectException;
 import java.net.InetAddress;
-import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Objects;
@@ -40,29 +29,24 @@ import java.util.function.LongFunction;
  * }
  * }</pre>
  *
- * Thread-safe. {@link #close()} ends the session at once: pending awaits fail, and the barriers they waited on
- * break for the other parties, naming this client.
+ * Thread-safe. The client keeps a session with the coordinator that survives a cut connection for its lease:
+ * it reconnects by itself and awaits in flight complete exactly once. {@link #close()} ends the session at once:
+ * pending awaits fail, and the barriers they waited on break for the other parties, naming this client.
  */
 public final class LockstepClient implements AutoCloseable {
 
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(30);
+    private static final byte[] NOTHING = new byte[0];
 
-    private final Connection connection;
-    private final Channel channel;
+    private final ClientSession session;
     private final String name;
-    private final String address;
-    private final long sessionId;
     private final Duration requestTimeout;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private LockstepClient(Connection connection, Channel channel, String name, String address, long sessionId,
-                           Duration requestTimeout) {
-        this.connection = connection;
-        this.channel = channel;
+    private LockstepClient(ClientSession session, String name, Duration requestTimeout) {
+        this.session = session;
         this.name = name;
-        this.address = address;
-        this.sessionId = sessionId;
         this.requestTimeout = requestTimeout;
     }
 
@@ -102,6 +86,7 @@ public final class LockstepClient implements AutoCloseable {
             throw new IllegalArgumentException("parties must be at least 1, was " + parties);
         }
         call(id -> new Message.Declare(id, name, parties));
+        session.declared(name, parties);
         return new DistributedBarrier(this, name, parties, action, null);
     }
 
@@ -112,40 +97,47 @@ public final class LockstepClient implements AutoCloseable {
 
     /** The coordinator's address, as given. */
     public String address() {
-        return address;
+        return session.address();
     }
 
-    /** The session the coordinator opened for this client. */
+    /** The current session's id (a new one after a session was lost). */
     public long sessionId() {
-        return sessionId;
+        return session.sessionId();
     }
 
-    /** True until {@link #close()} or until the connection is lost. */
+    /** True until {@link #close()}. A client whose connection is cut stays open and reconnects by itself. */
     public boolean isOpen() {
-        return !closed.get() && connection.lostReason() == null;
+        return !closed.get();
     }
 
-    /** Ends the session: pending awaits fail at once, and this client's threads and connection are released. */
+    /**
+     * Ends the session at once (it gets no lease): pending awaits fail, the barriers they waited on break for the
+     * other parties, naming this client, and the client's connection and threads are released.
+     */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        String why = "client '" + name + "' was closed";
-        connection.markClosed(why);
-        channel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
-        connection.failOutstanding(why);
-        SharedEventLoop.release();
+        try {
+            session.close("client '" + name + "' was closed").get(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            // the connection is closing anyway; nothing is left waiting on it
+        } finally {
+            SharedEventLoop.release();
+        }
     }
 
     @Override
     public String toString() {
-        return "LockstepClient[" + name + " -> " + address + ", session " + sessionId + "]";
+        return "LockstepClient[" + name + " -> " + session.address() + ", session " + session.sessionId() + "]";
     }
 
     /** Requests sent and not yet finished; for tests that check nothing is left pending. */
     int outstandingRequests() {
-        return connection.outstandingCount();
+        return session.outstandingCount();
     }
 
     // ---- used by DistributedBarrier --------------------------------------------------------------------------
@@ -153,17 +145,15 @@ public final class LockstepClient implements AutoCloseable {
     /** Sends an AWAIT; {@code contribution} null means a plain await, else an exchange. */
     AwaitCall startAwait(String barrier, long timeoutMillis, Runnable action, byte[] contribution,
                          Executor actionExecutor) {
-        long id = connection.nextRequestId();
-        AwaitCall call = new AwaitCall(id, barrier, action, actionExecutor, connection);
-        connection.send(new Message.Await(id, barrier, timeoutMillis, action != null, contribution != null,
+        long id = session.nextRequestId();
+        AwaitCall call = new AwaitCall(id, barrier, action, actionExecutor, session);
+        session.send(new Message.Await(id, barrier, timeoutMillis, action != null, contribution != null,
                 contribution == null ? NOTHING : contribution), call);
         return call;
     }
 
-    private static final byte[] NOTHING = new byte[0];
-
     void forget(AwaitCall call) {
-        connection.forget(call.requestId);
+        session.forget(call.requestId);
     }
 
     Message.Status query(String barrier) {
@@ -172,10 +162,10 @@ public final class LockstepClient implements AutoCloseable {
 
     /** Sends a request and blocks for its one reply; maps refusals to exceptions. */
     Message.Reply call(LongFunction<Message.Request> request) {
-        long id = connection.nextRequestId();
+        long id = session.nextRequestId();
         Message.Request r = request.apply(id);
         CompletableFuture<Message.Reply> reply = new CompletableFuture<>();
-        connection.send(r, new Connection.Outstanding() {
+        session.send(r, new ClientSession.Outstanding() {
             @Override
             public boolean onReply(Message.Reply m) {
                 reply.complete(m);
@@ -183,7 +173,7 @@ public final class LockstepClient implements AutoCloseable {
             }
 
             @Override
-            public void onConnectionLost(String why) {
+            public void onSessionEnded(String why, boolean lost) {
                 reply.completeExceptionally(new LockstepException(why));
             }
         });
@@ -191,12 +181,12 @@ public final class LockstepClient implements AutoCloseable {
         try {
             m = reply.get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
-            connection.forget(id);
+            session.forget(id);
             Thread.currentThread().interrupt();
             throw new LockstepException("interrupted while waiting for the coordinator to answer " + r.type());
         } catch (TimeoutException e) {
-            connection.forget(id);
-            throw new LockstepException("coordinator " + address + " did not answer " + r.type() + " within "
+            session.forget(id);
+            throw new LockstepException("coordinator " + address() + " did not answer " + r.type() + " within "
                     + requestTimeout.toMillis() + " ms");
         } catch (ExecutionException e) {
             throw (LockstepException) e.getCause();
@@ -217,6 +207,7 @@ public final class LockstepClient implements AutoCloseable {
         private String clientName;
         private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
         private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
+        private Duration sessionLease;
 
         private Builder() {
         }
@@ -230,7 +221,7 @@ public final class LockstepClient implements AutoCloseable {
         }
 
         public Builder address(String host, int port) {
-            return address(host + ":" + port);
+            return address(HostAndPort.format(host, port));
         }
 
         /** The name parties of this client carry in the coordinator's messages (default: host name and pid). */
@@ -256,80 +247,52 @@ public final class LockstepClient implements AutoCloseable {
         }
 
         /**
+         * How long the session should outlive a cut connection (default: the coordinator's, 10 s; it grants
+         * within its own bounds). Within the lease the client reconnects and nothing is lost; past it, the
+         * barriers this client waits on break for the others, naming it.
+         */
+        public Builder sessionLease(Duration lease) {
+            this.sessionLease = positive(lease, "session lease");
+            return this;
+        }
+
+        /**
          * Connects and completes the handshake.
          *
          * @throws IOException if the coordinator cannot be reached or refuses the handshake; the message says which
          */
         public LockstepClient connect() throws IOException {
             String name = clientName != null ? clientName : defaultClientName();
-            String address = HostAndPort.format(host, port);
-            Connection connection = new Connection(address);
             EventLoopGroup group = SharedEventLoop.acquire();
-            Channel channel = null;
+            int lease = sessionLease == null ? 0 : (int) Math.min(Integer.MAX_VALUE, sessionLease.toMillis());
+            int timeout = (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis());
+            ClientSession session = new ClientSession(group.next(), host, port, name, lease, timeout);
             try {
-                Bootstrap b = new Bootstrap()
-                        .group(group)
-                        .channel(SharedEventLoop.channelType())
-                        .option(ChannelOption.TCP_NODELAY, true)
-                        .option(ChannelOption.SO_KEEPALIVE, true)
-                        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE,
-                                connectTimeout.toMillis()))
-                        .handler(new ChannelInitializer<SocketChannel>() {
-                            @Override
-                            protected void initChannel(SocketChannel ch) {
-                                ch.pipeline()
-                                        // The coordinator never sends frames above the default maximum.
-                                        .addLast("frameDecoder", new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_BYTES))
-                                        .addLast("frameEncoder", FrameEncoder.INSTANCE)
-                                        .addLast("connection", connection);
-                            }
-                        });
-                ChannelFuture cf = b.connect(host, port);
-                cf.await();
-                if (!cf.isSuccess()) {
-                    Throwable c = cf.cause();
-                    throw new IOException("cannot connect to coordinator at " + address + ": " + describe(c), c);
-                }
-                channel = cf.channel();
-                channel.writeAndFlush(new Message.Hello(name));
-                Message.Welcome welcome;
-                try {
-                    welcome = connection.welcome().get(connectTimeout.toMillis(), TimeUnit.MILLISECONDS);
-                } catch (TimeoutException e) {
-                    throw new IOException("coordinator at " + address + " did not complete the handshake within "
-                            + connectTimeout.toMillis() + " ms");
-                } catch (ExecutionException e) {
-                    throw new IOException("handshake with coordinator at " + address + " failed: "
-                            + e.getCause().getMessage(), e.getCause());
-                }
-                return new LockstepClient(connection, channel, name, address, welcome.sessionId(), requestTimeout);
+                session.start().get(2L * timeout + 1000, TimeUnit.MILLISECONDS);
+                return new LockstepClient(session, name, requestTimeout);
+            } catch (ExecutionException e) {
+                fail(session);
+                Throwable c = e.getCause();
+                throw c instanceof IOException io ? io : new IOException(c.getMessage(), c);
+            } catch (TimeoutException e) {
+                fail(session);
+                throw new IOException("coordinator at " + session.address() + " did not complete the handshake within "
+                        + timeout + " ms");
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                cleanUp(channel);
-                throw new InterruptedIOException("interrupted while connecting to " + address);
-            } catch (IOException | RuntimeException e) {
-                cleanUp(channel);
-                throw e;
+                fail(session);
+                throw new InterruptedIOException("interrupted while connecting to " + session.address());
             }
         }
 
-        /** Says why a connect failed in plain words, without the transport's internals. */
-        private String describe(Throwable c) {
-            if (c == null || c instanceof ConnectTimeoutException) {
-                return "no answer within " + connectTimeout.toMillis() + " ms";
-            } else if (c instanceof ConnectException) {
-                return "connection refused";
-            } else if (c instanceof UnknownHostException) {
-                return "unknown host '" + host + "'";
+        private static void fail(ClientSession session) {
+            try {
+                session.close("connect failed").get(5, TimeUnit.SECONDS);
+            } catch (Exception ignored) {
+                // nothing more to release
+            } finally {
+                SharedEventLoop.release();
             }
-            return c.getMessage();
-        }
-
-        private static void cleanUp(Channel channel) {
-            if (channel != null) {
-                channel.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
-            }
-            SharedEventLoop.release();
         }
 
         private static Duration positive(Duration d, String what) {

@@ -76,8 +76,9 @@ class SeparateProcessesIT {
     @BeforeEach
     void startCoordinator() throws Exception {
         assertTrue(COORDINATOR_JAR.isFile(), "build the coordinator jar first: " + COORDINATOR_JAR.getAbsolutePath());
+        // A short session lease, so that a killed party is declared lost quickly.
         coordinator = new Proc(List.of(java(), "-jar", COORDINATOR_JAR.getPath(), "--port", "0", "--bind",
-                "127.0.0.1"));
+                "127.0.0.1", "--session-lease", "1000"));
         address = "127.0.0.1:" + coordinator.expect(LISTENING, 30).group(1);
     }
 
@@ -160,8 +161,8 @@ class SeparateProcessesIT {
             DistributedBarrier b = observer.barrier("kill", 3);
             LiveCoordinator.waitFor(java.time.Duration.ofSeconds(30), () -> b.getNumberWaiting() == 2);
             doomed.process.destroyForcibly(); // SIGKILL: no goodbye, the socket just closes
-            Matcher m = a.expect(Pattern.compile("broken: (.*)"), 10);
-            assertTrue(m.group(1).contains("party 'doomed' was lost"), m.group(1));
+            Matcher m = a.expect(Pattern.compile("broken: (.*)"), 1 + 2);
+            assertTrue(m.group(1).contains("party 'doomed' was lost: silent for"), m.group(1));
             assertTrue(a.process.waitFor(10, TimeUnit.SECONDS));
             assertEquals(3, a.process.exitValue());
         }

@@ -3,6 +3,7 @@ package io.lockstep.coordinator;
 import io.lockstep.coordinator.core.BarrierCore;
 import io.lockstep.coordinator.server.CoordinatorServer;
 import io.lockstep.coordinator.server.ServerConfig;
+import io.lockstep.coordinator.server.SessionPolicy;
 import io.lockstep.protocol.Protocol;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,6 +43,19 @@ public final class Main implements Callable<Integer> {
             description = "Most contribution bytes one barrier holds at once (default: ${DEFAULT-VALUE}).")
     long maxBarrierBytes;
 
+    @Option(names = "--session-lease", paramLabel = "MILLIS", defaultValue = "" + Protocol.DEFAULT_LEASE_MILLIS,
+            description = "How long a session outlives a cut connection when its client asks for no lease "
+                    + "(default: ${DEFAULT-VALUE} ms). Clients may ask for between --min-lease and --max-lease.")
+    int sessionLease;
+
+    @Option(names = "--min-lease", paramLabel = "MILLIS", defaultValue = "500",
+            description = "Shortest lease granted (default: ${DEFAULT-VALUE} ms).")
+    int minLease;
+
+    @Option(names = "--max-lease", paramLabel = "MILLIS", defaultValue = "300000",
+            description = "Longest lease granted (default: ${DEFAULT-VALUE} ms).")
+    int maxLease;
+
     @Option(names = "--io-threads", paramLabel = "N", defaultValue = "" + ServerConfig.DEFAULT_IO_THREADS,
             description = "Event-loop threads (default: ${DEFAULT-VALUE}).")
     int ioThreads;
@@ -63,7 +77,8 @@ public final class Main implements Callable<Integer> {
         ServerConfig config;
         try {
             config = new ServerConfig(bind, port, maxFrameBytes, ioThreads,
-                    new BarrierCore.Limits(maxContributionBytes, maxBarrierBytes));
+                    new BarrierCore.Limits(maxContributionBytes, maxBarrierBytes),
+                    new SessionPolicy(sessionLease, minLease, maxLease), ServerConfig.DEFAULT_HANDSHAKE_MILLIS);
         } catch (IllegalArgumentException e) {
             System.err.println("lockstep-coordinator: " + e.getMessage());
             return 2;

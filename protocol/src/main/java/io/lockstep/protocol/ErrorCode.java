@@ -21,8 +21,8 @@ public enum ErrorCode {
     UNKNOWN_TYPE(7, true),
     /** The coordinator is stopping and accepts nothing more. */
     SHUTTING_DOWN(8, true),
-    /** A request id of 0, or one already in use by an await of this connection. */
-    BAD_REQUEST_ID(9, true),
+    /** A request id of 0 (closes the connection), or one already in use by an outstanding await (answers it). */
+    BAD_REQUEST_ID(9, false),
 
     /** A request argument out of range: empty or over-long name, parties below 1, a bad timeout. */
     INVALID_ARGUMENT(100, false),

@@ -26,10 +26,21 @@ public sealed interface Message {
 
     // ---- client to coordinator -------------------------------------------------------------------------------
 
-    /** The first frame of every connection. */
-    record Hello(int magic, int version, String clientName) implements Message {
+    /**
+     * The first frame of every connection: opens a new session, or resumes one after a cut.
+     *
+     * @param leaseMillis   how long the session should outlive a cut connection; 0 asks for the default
+     * @param resumeSession the session to resume, or 0 for a new one
+     * @param received      counted frames of that session this client has received (0 for a new session)
+     */
+    record Hello(int magic, int version, String clientName, int leaseMillis, long resumeSession, long received)
+            implements Message {
         public Hello(String clientName) {
-            this(Protocol.MAGIC, Protocol.VERSION, clientName);
+            this(Protocol.MAGIC, Protocol.VERSION, clientName, 0, 0, 0);
+        }
+
+        public Hello(int magic, int version, String clientName) {
+            this(magic, version, clientName, 0, 0, 0);
         }
 
         @Override
@@ -113,6 +124,30 @@ public sealed interface Message {
         }
     }
 
+    /** Heartbeat; also acknowledges the counted frames received. Answered by PONG. */
+    record Ping(long received) implements Message {
+        @Override
+        public MessageType type() {
+            return MessageType.PING;
+        }
+    }
+
+    /** The client ends its session now (no lease): its awaits are cancelled at once. */
+    record Goodbye() implements Message {
+        @Override
+        public MessageType type() {
+            return MessageType.GOODBYE;
+        }
+    }
+
+    /** The answer to PING; acknowledges the counted frames the coordinator has received. */
+    record Pong(long received) implements Message {
+        @Override
+        public MessageType type() {
+            return MessageType.PONG;
+        }
+    }
+
     /** Break the barrier until it is reset. Answered by OK or ERROR. */
     record Abort(long requestId, String barrier) implements Request {
         @Override
@@ -139,8 +174,21 @@ public sealed interface Message {
 
     // ---- coordinator to client -------------------------------------------------------------------------------
 
-    /** The answer to a good HELLO. */
-    record Welcome(int version, long sessionId, int maxFrameBytes, String coordinator) implements Message {
+    /**
+     * The answer to a good HELLO.
+     *
+     * @param leaseMillis     the lease granted: how long the session outlives a cut connection
+     * @param heartbeatMillis how often the client must PING
+     * @param resumed         true when the requested session was resumed; false for a new session
+     * @param received        counted frames of this session the coordinator has received (0 for a new session)
+     * @param note            why a requested session could not be resumed; empty otherwise
+     */
+    record Welcome(int version, long sessionId, int maxFrameBytes, String coordinator, int leaseMillis,
+                   int heartbeatMillis, boolean resumed, long received, String note) implements Message {
+        public Welcome(int version, long sessionId, int maxFrameBytes, String coordinator) {
+            this(version, sessionId, maxFrameBytes, coordinator, 0, 0, false, 0, "");
+        }
+
         @Override
         public MessageType type() {
             return MessageType.WELCOME;

@@ -18,7 +18,8 @@ import java.util.List;
  * str        = u16 n, n bytes of UTF-8
  * bytes      = u32 n, n bytes
  *
- * HELLO       0x01  u32 magic "LKST", u16 version, str clientName
+ * HELLO       0x01  u32 magic "LKST", u16 version, str clientName, u32 leaseMillis, u64 resumeSession,
+ *                   u64 received
  * DECLARE     0x02  u64 requestId, str barrier, u32 parties
  * AWAIT       0x03  u64 requestId, str barrier, i64 timeoutMillis (-1 = none), u8 flags (bit 0: runsAction,
  *                   bit 1: exchange), bytes contribution
@@ -27,7 +28,10 @@ import java.util.List;
  * ABORT       0x06  u64 requestId, str barrier
  * RESET       0x07  u64 requestId, str barrier
  * QUERY       0x08  u64 requestId, str barrier
- * WELCOME     0x81  u16 version, u64 sessionId, u32 maxFrameBytes, str coordinator
+ * PING        0x09  u64 received
+ * GOODBYE     0x0A  (empty)
+ * WELCOME     0x81  u16 version, u64 sessionId, u32 maxFrameBytes, str coordinator, u32 leaseMillis,
+ *                   u32 heartbeatMillis, u8 resumed, u64 received, str note
  * OK          0x82  u64 requestId
  * RELEASED    0x83  u64 requestId, u64 generation, u32 arrivalOrder, u32 n, n x (str party, bytes data)
  * FAILED      0x84  u64 requestId, u8 outcome, u8 cause, u64 generation, str culprit, str message
@@ -36,6 +40,7 @@ import java.util.List;
  *                   u32 n, n x (str party, u64 waitedMillis)
  * ERROR       0x87  u64 requestId, u16 code, str message
  * RELEASE_PART 0x88 u64 requestId, u32 n, n x (str party, bytes data)
+ * PONG        0x89  u64 received
  * </pre>
  *
  * Stateless and thread-safe.
@@ -58,7 +63,10 @@ public final class MessageCodec {
                 Message.Hello h = (Message.Hello) m;
                 out.writeInt(h.magic());
                 out.writeShort(h.version());
-                yield writeString(out, h.clientName());
+                writeString(out, h.clientName());
+                out.writeInt(h.leaseMillis());
+                out.writeLong(h.resumeSession());
+                yield out.writeLong(h.received());
             }
             case DECLARE -> {
                 Message.Declare d = (Message.Declare) m;
@@ -89,7 +97,12 @@ public final class MessageCodec {
                 out.writeShort(w.version());
                 out.writeLong(w.sessionId());
                 out.writeInt(w.maxFrameBytes());
-                yield writeString(out, w.coordinator());
+                writeString(out, w.coordinator());
+                out.writeInt(w.leaseMillis());
+                out.writeInt(w.heartbeatMillis());
+                out.writeByte(w.resumed() ? 1 : 0);
+                out.writeLong(w.received());
+                yield writeString(out, w.note());
             }
             case OK -> out.writeLong(((Message.Ok) m).requestId());
             case RELEASED -> {
@@ -137,6 +150,9 @@ public final class MessageCodec {
                 out.writeLong(r.requestId());
                 yield writeContributions(out, r.contributions());
             }
+            case PING -> out.writeLong(((Message.Ping) m).received());
+            case PONG -> out.writeLong(((Message.Pong) m).received());
+            case GOODBYE -> out;
         };
     }
 
@@ -164,7 +180,8 @@ public final class MessageCodec {
 
     private static Message decodeBody(MessageType type, ByteBuf in) {
         return switch (type) {
-            case HELLO -> new Message.Hello(in.readInt(), in.readUnsignedShort(), readString(in));
+            case HELLO -> new Message.Hello(in.readInt(), in.readUnsignedShort(), readString(in), in.readInt(),
+                    in.readLong(), in.readLong());
             case DECLARE -> new Message.Declare(in.readLong(), readString(in), in.readInt());
             case AWAIT -> {
                 long id = in.readLong();
@@ -186,7 +203,8 @@ public final class MessageCodec {
             case ABORT -> new Message.Abort(in.readLong(), readString(in));
             case RESET -> new Message.Reset(in.readLong(), readString(in));
             case QUERY -> new Message.Query(in.readLong(), readString(in));
-            case WELCOME -> new Message.Welcome(in.readUnsignedShort(), in.readLong(), in.readInt(), readString(in));
+            case WELCOME -> new Message.Welcome(in.readUnsignedShort(), in.readLong(), in.readInt(), readString(in),
+                    in.readInt(), in.readInt(), readBoolean(in), in.readLong(), readString(in));
             case OK -> new Message.Ok(in.readLong());
             case RELEASED -> {
                 long id = in.readLong();
@@ -212,6 +230,9 @@ public final class MessageCodec {
             }
             case ERROR -> new Message.Error(in.readLong(), ErrorCode.fromCode(in.readUnsignedShort()), readString(in));
             case RELEASE_PART -> new Message.ReleasePart(in.readLong(), readContributions(in));
+            case PING -> new Message.Ping(in.readLong());
+            case PONG -> new Message.Pong(in.readLong());
+            case GOODBYE -> new Message.Goodbye();
         };
     }
 

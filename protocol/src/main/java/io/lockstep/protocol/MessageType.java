@@ -13,6 +13,8 @@ public enum MessageType {
     ABORT(0x06),
     RESET(0x07),
     QUERY(0x08),
+    PING(0x09),
+    GOODBYE(0x0A),
 
     WELCOME(0x81),
     OK(0x82),
@@ -21,7 +23,8 @@ public enum MessageType {
     RUN_ACTION(0x85),
     STATUS(0x86),
     ERROR(0x87),
-    RELEASE_PART(0x88);
+    RELEASE_PART(0x88),
+    PONG(0x89);
 
     private static final MessageType[] BY_CODE = new MessageType[256];
 

@@ -32,6 +32,8 @@ public final class Protocol {
     public static final int MAX_CLIENT_NAME_BYTES = 256;
     /** Strings on the wire carry a u16 length, so no string exceeds this. */
     public static final int MAX_STRING_BYTES = 0xFFFF;
+    /** Session lease granted when the client asks for none: how long a session outlives a cut connection. */
+    public static final int DEFAULT_LEASE_MILLIS = 10_000;
     /** Timeout value meaning "wait without a deadline". */
     public static final long NO_TIMEOUT = -1;
 

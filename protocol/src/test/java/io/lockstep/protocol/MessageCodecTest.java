@@ -22,6 +22,10 @@ class MessageCodecTest {
     /** One of every message, with every field set. */
     static final List<Message> SAMPLES = List.of(
             new Message.Hello("susan"),
+            new Message.Hello(Protocol.MAGIC, Protocol.VERSION, "susan", 5000, 77, 12),
+            new Message.Ping(3),
+            new Message.Pong(4),
+            new Message.Goodbye(),
             new Message.Declare(1, "game", 4),
             new Message.Await(2, "game", 2000, true, new byte[]{1, 2, 3}),
             new Message.Await(3, "game", Protocol.NO_TIMEOUT, false, new byte[0]),
@@ -33,6 +37,8 @@ class MessageCodecTest {
             new Message.Reset(5, "game"),
             new Message.Query(6, "game"),
             new Message.Welcome(1, 42, Protocol.DEFAULT_MAX_FRAME_BYTES, "lockstep-coordinator@1"),
+            new Message.Welcome(1, 42, Protocol.DEFAULT_MAX_FRAME_BYTES, "c", 10_000, 2500, false, 9,
+                    "session 7 expired"),
             new Message.Ok(1),
             new Message.Released(3, 7, 2, List.of(new Message.Contribution("susan", new byte[]{9}),
                     new Message.Contribution("pratik", new byte[0]))),
@@ -53,7 +59,13 @@ class MessageCodecTest {
     @Test
     void goldenBytesMatchTheSpec() {
         // Each expected string is the frame written out by hand from PROTOCOL.md: length, type, fields.
-        assertEquals("0000000e" + "01" + "4c4b5354" + "0001" + "0005" + "737573616e", hex(new Message.Hello("susan")));
+        assertEquals("00000022" + "01" + "4c4b5354" + "0001" + "0005" + "737573616e" + "00000000"
+                + "0000000000000000" + "0000000000000000", hex(new Message.Hello("susan")));
+        assertEquals("0000001d" + "01" + "4c4b5354" + "0001" + "0000" + "00002710" + "0000000000000007"
+                + "0000000000000003", hex(new Message.Hello(Protocol.MAGIC, 1, "", 10_000, 7, 3)));
+        assertEquals("00000009" + "09" + "0000000000000005", hex(new Message.Ping(5)));
+        assertEquals("00000009" + "89" + "0000000000000005", hex(new Message.Pong(5)));
+        assertEquals("00000001" + "0a", hex(new Message.Goodbye()));
         assertEquals("00000013" + "02" + "0000000000000001" + "0004" + "67616d65" + "00000004",
                 hex(new Message.Declare(1, "game", 4)));
         assertEquals("0000001f" + "03" + "0000000000000002" + "0004" + "67616d65" + "00000000000007d0" + "01"
@@ -65,8 +77,9 @@ class MessageCodecTest {
         assertEquals("00000009" + "04" + "0000000000000002", hex(new Message.Cancel(2)));
         assertEquals("0000000c" + "05" + "0000000000000002" + "01" + "0000", hex(new Message.ActionDone(2, null)));
         assertEquals("0000000f" + "06" + "0000000000000004" + "0004" + "67616d65", hex(new Message.Abort(4, "game")));
-        assertEquals("00000011" + "81" + "0001" + "000000000000002a" + "00100000" + "0000",
-                hex(new Message.Welcome(1, 42, 1 << 20, "")));
+        assertEquals("00000025" + "81" + "0001" + "000000000000002a" + "00100000" + "0000" + "00002710" + "000009c4"
+                        + "01" + "0000000000000004" + "0001" + "6e",
+                hex(new Message.Welcome(1, 42, 1 << 20, "", 10_000, 2500, true, 4, "n")));
         assertEquals("00000009" + "82" + "0000000000000001", hex(new Message.Ok(1)));
         assertEquals("00000025" + "83" + "0000000000000003" + "0000000000000007" + "00000001" + "00000001"
                         + "0005" + "737573616e" + "00000001" + "09",

@@ -16,6 +16,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -64,6 +65,9 @@ public final class BarrierCore {
     private final Map<String, Barrier> barriers = new HashMap<>();
     private final TreeSet<Waiter> deadlines = new TreeSet<>(
             Comparator.comparingLong((Waiter w) -> w.deadline).thenComparingLong(w -> w.seq));
+    /** Disconnected sessions, by when their lease expires. */
+    private final TreeSet<Session> leases = new TreeSet<>(
+            Comparator.comparingLong((Session s) -> s.leaseDeadline).thenComparingLong(s -> s.id));
     private long nextSeq;
 
     private Consumer<? super Effect> out;
@@ -88,9 +92,16 @@ public final class BarrierCore {
         }
     }
 
-    /** The earliest pending deadline, or {@link #NO_DEADLINE}. */
+    /** The earliest pending deadline (an await's timeout or a session's lease), or {@link #NO_DEADLINE}. */
     public long nextDeadline() {
-        return deadlines.isEmpty() ? NO_DEADLINE : deadlines.first().deadline;
+        long await = deadlines.isEmpty() ? NO_DEADLINE : deadlines.first().deadline;
+        long lease = leases.isEmpty() ? NO_DEADLINE : leases.first().leaseDeadline;
+        return Math.min(await, lease);
+    }
+
+    /** True while {@code session} is open (connected, or cut but within its lease). */
+    public boolean isOpen(long session) {
+        return sessions.containsKey(session);
     }
 
     /** Number of barriers held. */
@@ -139,6 +150,10 @@ public final class BarrierCore {
             openSession(c);
         } else if (command instanceof Command.CloseSession c) {
             closeSession(c);
+        } else if (command instanceof Command.Disconnect c) {
+            disconnect(c);
+        } else if (command instanceof Command.Reconnect c) {
+            reconnect(c);
         } else if (command instanceof Command.Shutdown c) {
             shutdown(c);
         } else {
@@ -149,9 +164,38 @@ public final class BarrierCore {
     // ---- sessions ------------------------------------------------------------------------------------------------
 
     private void openSession(Command.OpenSession c) {
-        if (sessions.putIfAbsent(c.session(), new Session(c.session(), c.clientName())) != null) {
+        if (sessions.putIfAbsent(c.session(), new Session(c.session(), c.clientName(), c.leaseMillis())) != null) {
             throw new IllegalStateException("session " + c.session() + " is already open");
         }
+    }
+
+    private void disconnect(Command.Disconnect c) {
+        Session s = sessions.get(c.session());
+        if (s == null || s.leaseDeadline != NO_DEADLINE) {
+            return;
+        }
+        s.silentSince = c.silentSinceMillis();
+        s.leaseDeadline = saturatedAdd(s.silentSince, s.leaseMillis);
+        leases.add(s);
+    }
+
+    private void reconnect(Command.Reconnect c) {
+        Session s = sessions.get(c.session());
+        if (s != null && s.leaseDeadline != NO_DEADLINE) {
+            leases.remove(s);
+            s.leaseDeadline = NO_DEADLINE;
+        }
+    }
+
+    private void expireLease(Session s) {
+        long silent = now - s.silentSince;
+        emit(new Effect.SessionExpired(s.id, s.name, silent));
+        closeSession(new Command.CloseSession(s.id, String.format(Locale.ROOT,
+                "silent for %.1f s; its session lease of %s expired", silent / 1000.0, seconds(s.leaseMillis))));
+    }
+
+    private static String seconds(long millis) {
+        return millis % 1000 == 0 ? millis / 1000 + " s" : String.format(Locale.ROOT, "%.1f s", millis / 1000.0);
     }
 
     private void closeSession(Command.CloseSession c) {
@@ -160,6 +204,9 @@ public final class BarrierCore {
             return;
         }
         s.open = false;
+        if (s.leaseDeadline != NO_DEADLINE) {
+            leases.remove(s);
+        }
         for (Waiter w : new ArrayList<>(s.awaits.values())) {
             if (w.state == WaiterState.QUEUED) {
                 w.barrier.queued.remove(w);
@@ -366,11 +413,21 @@ public final class BarrierCore {
         drainQueue(b);
     }
 
+    /** Expires every await deadline and session lease due by now, earliest first (awaits first on a tie). */
     private void tick() {
-        while (!deadlines.isEmpty() && deadlines.first().deadline <= now) {
-            Waiter w = deadlines.first();
-            breakBarrier(w.barrier, BreakCause.TIMEOUT, w.party, w.timeoutMillis + " ms", w, Outcome.TIMED_OUT);
-            drainQueue(w.barrier);
+        while (true) {
+            Waiter w = deadlines.isEmpty() ? null : deadlines.first();
+            Session s = leases.isEmpty() ? null : leases.first();
+            boolean awaitDue = w != null && w.deadline <= now;
+            boolean leaseDue = s != null && s.leaseDeadline <= now;
+            if (awaitDue && (!leaseDue || w.deadline <= s.leaseDeadline)) {
+                breakBarrier(w.barrier, BreakCause.TIMEOUT, w.party, w.timeoutMillis + " ms", w, Outcome.TIMED_OUT);
+                drainQueue(w.barrier);
+            } else if (leaseDue) {
+                expireLease(s);
+            } else {
+                return;
+            }
         }
     }
 
@@ -486,14 +543,19 @@ public final class BarrierCore {
     private static final class Session {
         final long id;
         final String name;
+        final long leaseMillis;
+        /** When the lease expires while disconnected; {@link #NO_DEADLINE} while connected. */
+        long leaseDeadline = NO_DEADLINE;
+        long silentSince;
         /** Outstanding awaits in arrival order, so a lost session is reported by its first party. */
         final Map<Long, Waiter> awaits = new LinkedHashMap<>();
         final Set<Barrier> declared = new LinkedHashSet<>();
         boolean open = true;
 
-        Session(long id, String name) {
+        Session(long id, String name, long leaseMillis) {
             this.id = id;
             this.name = name;
+            this.leaseMillis = leaseMillis;
         }
     }
 

@@ -10,8 +10,25 @@ import java.util.Objects;
  */
 public sealed interface Command {
 
-    /** A client completed the handshake: from now on its requests carry {@code session}. */
-    record OpenSession(long session, String clientName) implements Command {
+    /**
+     * A client completed the handshake: from now on its requests carry {@code session}. The session outlives a
+     * cut connection by {@code leaseMillis}.
+     */
+    record OpenSession(long session, String clientName, long leaseMillis) implements Command {
+        public OpenSession(long session, String clientName) {
+            this(session, clientName, io.lockstep.protocol.Protocol.DEFAULT_LEASE_MILLIS);
+        }
+    }
+
+    /**
+     * The session's connection was cut (not closed by its client): the session lives on until
+     * {@code silentSinceMillis} plus its lease, unless it reconnects.
+     */
+    record Disconnect(long session, long silentSinceMillis) implements Command {
+    }
+
+    /** The session's client is back on a new connection: its lease stops running. */
+    record Reconnect(long session) implements Command {
     }
 
     /** Create the barrier, or check its party count. */

@@ -49,6 +49,10 @@ public sealed interface Effect {
     record Tripped(String barrier, long generation, int parties, long roundMillis) implements Effect {
     }
 
+    /** Event: a session's lease expired after a cut; the session is gone, its waits cancelled. */
+    record SessionExpired(long session, String clientName, long silentMillis) implements Effect {
+    }
+
     /** Event: a generation broke. */
     record Broken(BreakReason reason) implements Effect {
     }

@@ -10,16 +10,21 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongFunction;
 
 /**
- * One connection: completes the handshake, then turns each request frame into a {@link Command} for the
- * {@link CoreDriver}. Anything malformed or out of order gets an ERROR frame and a closed connection.
+ * One connection: checks the handshake, then hands each frame to the {@link CoreDriver} for its session.
+ * Anything malformed or out of order gets an ERROR frame and a closed connection. A connection that does not
+ * complete its handshake in time, or whose client stops sending heartbeats, is closed.
  *
  * <p>One instance per channel; all methods run on the channel's event loop.
  */
@@ -27,105 +32,147 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
 
     private static final Logger log = LoggerFactory.getLogger(ConnectionHandler.class);
 
-    /** Why a connection ended, for the log line and the reason given to waiting parties. */
-    enum CloseReason { CLIENT_CLOSED, PROTOCOL_ERROR }
+    /** Why a connection ended, for the log line and for the session's lease. */
+    enum CloseReason { CLOSED, PROTOCOL_ERROR, SILENT, GOODBYE }
 
     private final CoreDriver driver;
-    private final AtomicLong sessionIds;
+    private final SessionPolicy policy;
     private final int maxFrameBytes;
-    private final String coordinatorName;
-    private long session; // 0 until the handshake completes
+    private final long handshakeMillis;
+    private Link link;
+    private boolean helloSeen;
     private String clientName;
-    private CloseReason closeReason = CloseReason.CLIENT_CLOSED;
+    private ScheduledFuture<?> handshakeDeadline;
+    private CloseReason closeReason = CloseReason.CLOSED;
 
-    ConnectionHandler(CoreDriver driver, AtomicLong sessionIds, int maxFrameBytes, String coordinatorName) {
+    ConnectionHandler(CoreDriver driver, SessionPolicy policy, int maxFrameBytes, long handshakeMillis) {
         this.driver = driver;
-        this.sessionIds = sessionIds;
+        this.policy = policy;
         this.maxFrameBytes = maxFrameBytes;
-        this.coordinatorName = coordinatorName;
+        this.handshakeMillis = handshakeMillis;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        link = new Link(ctx.channel());
+        handshakeDeadline = ctx.executor().schedule(() -> {
+            if (!helloSeen) {
+                fail(ctx, ErrorCode.HANDSHAKE_REQUIRED, "no HELLO within " + handshakeMillis + " ms");
+            }
+        }, handshakeMillis, TimeUnit.MILLISECONDS);
+        ctx.fireChannelActive();
     }
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, Message msg) {
+        if (closeReason == CloseReason.PROTOCOL_ERROR) {
+            return;
+        }
         if (msg instanceof Message.Hello hello) {
             handshake(ctx, hello);
             return;
         }
-        if (session == 0) {
-            fail(ctx, 0, ErrorCode.HANDSHAKE_REQUIRED, "the first frame must be HELLO, got " + msg.type());
+        if (!helloSeen) {
+            fail(ctx, ErrorCode.HANDSHAKE_REQUIRED, "the first frame must be HELLO, got " + msg.type());
             return;
         }
-        if (!(msg instanceof Message.Request request)) {
-            fail(ctx, 0, ErrorCode.UNKNOWN_TYPE, msg.type() + " is sent by the coordinator, not to it");
-            return;
+        switch (msg.type()) {
+            case PING -> driver.ping(link, ((Message.Ping) msg).received());
+            case GOODBYE -> {
+                closeReason = CloseReason.GOODBYE;
+                driver.goodbye(link);
+                ctx.close();
+            }
+            case DECLARE, AWAIT, CANCEL, ACTION_DONE, ABORT, RESET, QUERY -> {
+                Message.Request r = (Message.Request) msg;
+                if (r.requestId() == 0) {
+                    fail(ctx, ErrorCode.BAD_REQUEST_ID, "request id 0 is reserved");
+                    return;
+                }
+                driver.request(link, toCommand(r));
+            }
+            case HELLO, WELCOME, OK, RELEASED, FAILED, RUN_ACTION, STATUS, ERROR, RELEASE_PART, PONG ->
+                    fail(ctx, ErrorCode.UNKNOWN_TYPE, msg.type() + " is sent by the coordinator, not to it");
         }
-        if (request.requestId() == 0) {
-            fail(ctx, 0, ErrorCode.BAD_REQUEST_ID, "request id 0 is reserved");
-            return;
-        }
-        driver.submit(toCommand(request));
     }
 
-    private Command toCommand(Message.Request r) {
+    /** The command for a request; the session id is filled in on the core's executor. */
+    private static LongFunction<Command> toCommand(Message.Request r) {
         // Java 17: a switch over the type enum is exhaustive-checked; each case casts to its record.
         return switch (r.type()) {
             case DECLARE -> {
                 Message.Declare d = (Message.Declare) r;
-                yield new Command.Declare(session, d.requestId(), d.barrier(), d.parties());
+                yield s -> new Command.Declare(s, d.requestId(), d.barrier(), d.parties());
             }
             case AWAIT -> {
                 Message.Await a = (Message.Await) r;
-                yield new Command.Arrive(session, a.requestId(), a.barrier(), a.timeoutMillis(), a.runsAction(), a.exchange(),
-                        a.contribution());
+                yield s -> new Command.Arrive(s, a.requestId(), a.barrier(), a.timeoutMillis(), a.runsAction(),
+                        a.exchange(), a.contribution());
             }
-            case CANCEL -> new Command.Cancel(session, r.requestId());
-            case ACTION_DONE -> new Command.ActionDone(session, r.requestId(), ((Message.ActionDone) r).failure());
-            case ABORT -> new Command.Abort(session, r.requestId(), ((Message.Abort) r).barrier());
-            case RESET -> new Command.Reset(session, r.requestId(), ((Message.Reset) r).barrier());
-            case QUERY -> new Command.Query(session, r.requestId(), ((Message.Query) r).barrier());
-            case HELLO, WELCOME, OK, RELEASED, FAILED, RUN_ACTION, STATUS, ERROR, RELEASE_PART ->
+            case CANCEL -> s -> new Command.Cancel(s, r.requestId());
+            case ACTION_DONE -> s -> new Command.ActionDone(s, r.requestId(), ((Message.ActionDone) r).failure());
+            case ABORT -> s -> new Command.Abort(s, r.requestId(), ((Message.Abort) r).barrier());
+            case RESET -> s -> new Command.Reset(s, r.requestId(), ((Message.Reset) r).barrier());
+            case QUERY -> s -> new Command.Query(s, r.requestId(), ((Message.Query) r).barrier());
+            case HELLO, PING, GOODBYE, WELCOME, OK, RELEASED, FAILED, RUN_ACTION, STATUS, ERROR, RELEASE_PART, PONG ->
                     throw new AssertionError(r.type() + " is not a request");
         };
     }
 
     private void handshake(ChannelHandlerContext ctx, Message.Hello hello) {
-        if (session != 0) {
-            fail(ctx, 0, ErrorCode.DUPLICATE_HANDSHAKE, "this connection already completed its handshake");
+        if (helloSeen) {
+            fail(ctx, ErrorCode.DUPLICATE_HANDSHAKE, "this connection already completed its handshake");
             return;
         }
         if (hello.magic() != Protocol.MAGIC) {
-            fail(ctx, 0, ErrorCode.BAD_MAGIC, String.format("bad magic 0x%08x; this is a Lockstep coordinator",
+            fail(ctx, ErrorCode.BAD_MAGIC, String.format("bad magic 0x%08x; this is a Lockstep coordinator",
                     hello.magic()));
             return;
         }
         if (hello.version() != Protocol.VERSION) {
-            fail(ctx, 0, ErrorCode.UNSUPPORTED_VERSION, "protocol version " + hello.version()
+            fail(ctx, ErrorCode.UNSUPPORTED_VERSION, "protocol version " + hello.version()
                     + " is not supported; this coordinator speaks version " + Protocol.VERSION);
             return;
         }
         int nameBytes = hello.clientName().getBytes(StandardCharsets.UTF_8).length;
         if (nameBytes == 0 || nameBytes > Protocol.MAX_CLIENT_NAME_BYTES) {
-            fail(ctx, 0, ErrorCode.MALFORMED_FRAME, "client name must be 1.." + Protocol.MAX_CLIENT_NAME_BYTES
+            fail(ctx, ErrorCode.MALFORMED_FRAME, "client name must be 1.." + Protocol.MAX_CLIENT_NAME_BYTES
                     + " bytes of UTF-8, was " + nameBytes);
             return;
         }
-        session = sessionIds.incrementAndGet();
+        helloSeen = true;
         clientName = hello.clientName();
-        ctx.writeAndFlush(new Message.Welcome(Protocol.VERSION, session, maxFrameBytes, coordinatorName));
-        driver.open(session, clientName, ctx.channel());
-        log.debug("session {} opened for '{}' from {}", session, clientName, ctx.channel().remoteAddress());
+        handshakeDeadline.cancel(false);
+        // From now on the client pings every heartbeat; three heartbeats of silence mean the connection is dead.
+        int heartbeat = policy.heartbeatFor(policy.grant(hello.leaseMillis()));
+        ctx.pipeline().addBefore(ctx.name(), "idle", new IdleStateHandler(3L * heartbeat, 0, 0, TimeUnit.MILLISECONDS));
+        driver.hello(link, hello);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof IdleStateEvent) {
+            closeReason = CloseReason.SILENT;
+            log.info("connection from {} ('{}') silent for three heartbeats; closing it", ctx.channel().remoteAddress(),
+                    clientName);
+            ctx.close();
+            return;
+        }
+        super.userEventTriggered(ctx, evt);
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (session != 0) {
-            String why = switch (closeReason) {
-                case CLIENT_CLOSED -> "its connection closed";
+        if (handshakeDeadline != null) {
+            handshakeDeadline.cancel(false);
+        }
+        if (helloSeen && closeReason != CloseReason.GOODBYE) {
+            driver.channelClosed(link, switch (closeReason) {
+                case CLOSED -> "its connection closed";
+                case SILENT -> "its connection went silent";
                 case PROTOCOL_ERROR -> "its connection was closed after a protocol error";
-            };
-            driver.close(session, why);
-            log.info("session {} of '{}' from {} ended: {}", session, clientName, ctx.channel().remoteAddress(),
-                    closeReason.name().toLowerCase().replace('_', ' '));
+                case GOODBYE -> throw new AssertionError();
+            });
         }
         ctx.fireChannelInactive();
     }
@@ -134,19 +181,19 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
         if (c instanceof ProtocolException p) {
-            fail(ctx, 0, p.code(), p.getMessage());
+            fail(ctx, p.code(), p.getMessage());
         } else if (c instanceof TooLongFrameException) {
-            fail(ctx, 0, ErrorCode.FRAME_TOO_LARGE, "frame exceeds the maximum of " + maxFrameBytes + " bytes");
+            fail(ctx, ErrorCode.FRAME_TOO_LARGE, "frame exceeds the maximum of " + maxFrameBytes + " bytes");
         } else if (c instanceof IOException) {
             log.debug("connection {} failed: {}", ctx.channel().remoteAddress(), c.toString());
             ctx.close();
         } else {
             log.error("unexpected failure on connection {}", ctx.channel().remoteAddress(), c);
-            fail(ctx, 0, ErrorCode.INTERNAL, "internal error");
+            fail(ctx, ErrorCode.INTERNAL, "internal error");
         }
     }
 
-    private void fail(ChannelHandlerContext ctx, long requestId, ErrorCode code, String message) {
+    private void fail(ChannelHandlerContext ctx, ErrorCode code, String message) {
         if (closeReason == CloseReason.PROTOCOL_ERROR) {
             return; // one error frame per connection; the rest of its bytes are ignored
         }
@@ -154,6 +201,6 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
         log.warn("closing connection from {}{}: {} {}", ctx.channel().remoteAddress(),
                 clientName == null ? "" : " ('" + clientName + "')", code, message);
         ctx.channel().config().setAutoRead(false);
-        ctx.writeAndFlush(new Message.Error(requestId, code, message)).addListener(ChannelFutureListener.CLOSE);
+        ctx.writeAndFlush(new Message.Error(0, code, message)).addListener(ChannelFutureListener.CLOSE);
     }
 }

@@ -40,8 +40,9 @@ public final class CoordinatorServer implements AutoCloseable {
         Transport transport = Transport.best();
         group = transport.newGroup(config.ioThreads(), "lockstep-io");
         long origin = System.nanoTime();
-        driver = new CoreDriver(group.next(), () -> (System.nanoTime() - origin) / 1_000_000, config.limits());
         String name = "lockstep-coordinator@" + ProcessHandle.current().pid();
+        driver = new CoreDriver(group.next(), () -> (System.nanoTime() - origin) / 1_000_000, config.limits(),
+                config.sessions(), name, config.maxFrameBytes());
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
                 .channel(transport.serverChannel())
@@ -49,7 +50,7 @@ public final class CoordinatorServer implements AutoCloseable {
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
-                .childHandler(new CoordinatorInitializer(driver, config, name));
+                .childHandler(new CoordinatorInitializer(driver, config));
         try {
             serverChannel = b.bind(config.bindHost(), config.port()).sync().channel();
         } catch (RuntimeException | InterruptedException e) {

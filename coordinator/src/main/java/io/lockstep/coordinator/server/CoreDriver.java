@@ -7,6 +7,7 @@ import io.lockstep.coordinator.core.Command;
 import io.lockstep.coordinator.core.Effect;
 import io.lockstep.protocol.ErrorCode;
 import io.lockstep.protocol.Message;
+import io.lockstep.protocol.Protocol;
 import io.lockstep.protocol.ReleaseFrames;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -16,42 +17,65 @@ import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.security.SecureRandom;
+import java.time.Instant;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.LongFunction;
 import java.util.function.LongSupplier;
 
 /**
- * Confines the {@link BarrierCore} to one executor and connects it to the network: feeds it commands with the
- * current time, turns its answers into frames on the right channel, and keeps one timer armed at the core's
- * next deadline.
+ * Confines the {@link BarrierCore} to one executor and connects it to the network: opens and resumes sessions,
+ * feeds the core commands with the current time, turns its answers into frames for the right session (held in
+ * the session's outbox until acknowledged, so a client that reconnects gets what it missed), and keeps one
+ * timer armed at the core's next deadline.
  *
- * <p>Every method that touches the core runs on {@link #executor()}; {@link #submit} may be called from any
- * thread. Frames written during one command are flushed once per channel when the command is done.
+ * <p>Every method runs its work on {@link #executor()}; they may be called from any thread. Frames written
+ * during one command are flushed once per channel when the command is done.
  */
 public final class CoreDriver {
 
     private static final Logger log = LoggerFactory.getLogger(CoreDriver.class);
+    private static final int EXPIRED_REMEMBERED = 10_000;
 
     private final BarrierCore core;
     private final EventExecutor executor;
     private final LongSupplier clockMillis;
-    private final Map<Long, Channel> channels = new HashMap<>();
+    private final SessionPolicy policy;
+    private final String coordinatorName;
+    private final int maxFrameBytes;
+    private final Instant startedAt = Instant.now();
+    private final SecureRandom random = new SecureRandom();
+    private final Map<Long, ServerSession> sessions = new HashMap<>();
+    /** Why recently ended sessions ended, so that a late resume gets a precise answer. */
+    private final Map<Long, String> ended = new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Long, String> eldest) {
+            return size() > EXPIRED_REMEMBERED;
+        }
+    };
     private final Set<Channel> toFlush = Collections.newSetFromMap(new IdentityHashMap<>());
     private final Consumer<Effect> dispatcher = this::dispatch;
     private ScheduledFuture<?> timer;
     private long timerAt = BarrierCore.NO_DEADLINE;
     private boolean shutDown;
 
-    public CoreDriver(EventExecutor executor, LongSupplier clockMillis, BarrierCore.Limits limits) {
+    public CoreDriver(EventExecutor executor, LongSupplier clockMillis, BarrierCore.Limits limits,
+                      SessionPolicy policy, String coordinatorName, int maxFrameBytes) {
         this.core = new BarrierCore(limits);
         this.executor = executor;
         this.clockMillis = clockMillis;
+        this.policy = policy;
+        this.coordinatorName = coordinatorName;
+        this.maxFrameBytes = maxFrameBytes;
     }
 
     /** The executor the core is confined to. */
@@ -59,31 +83,133 @@ public final class CoreDriver {
         return executor;
     }
 
-    /** Runs {@code command} on the core's executor: at once when already there, else queued. */
-    public void submit(Command command) {
+    private void onCore(Runnable task) {
         if (executor.inEventLoop()) {
-            apply(command);
+            task.run();
         } else {
-            executor.execute(() -> apply(command));
+            executor.execute(task);
         }
     }
 
-    /** Attaches a session to its channel and opens it in the core. */
-    public void open(long session, String clientName, Channel channel) {
-        executor.execute(() -> {
+    // ---- from connections ----------------------------------------------------------------------------------------
+
+    /** A valid HELLO: resumes the session it names if it can, else opens a new one; answers WELCOME. */
+    void hello(Link link, Message.Hello hello) {
+        onCore(() -> {
+            Channel ch = link.channel;
             if (shutDown) {
-                channel.writeAndFlush(new Message.Error(0, ErrorCode.SHUTTING_DOWN, "coordinator is shutting down"))
+                ch.writeAndFlush(new Message.Error(0, ErrorCode.SHUTTING_DOWN, "coordinator is shutting down"))
                         .addListener(ChannelFutureListener.CLOSE);
                 return;
             }
-            channels.put(session, channel);
-            apply(new Command.OpenSession(session, clientName));
+            long now = clockMillis.getAsLong();
+            String note = "";
+            if (hello.resumeSession() != 0) {
+                ServerSession s = sessions.get(hello.resumeSession());
+                if (s != null && s.clientName.equals(hello.clientName()) && hello.received() >= s.oldestHeld()
+                        && hello.received() <= s.produced) {
+                    resume(link, s, hello.received(), now);
+                    return;
+                }
+                note = s != null ? "session " + hello.resumeSession() + " cannot be resumed by this client"
+                        : ended.getOrDefault(hello.resumeSession(), "session " + hello.resumeSession()
+                        + " is unknown to this coordinator, which started at " + startedAt
+                        + ": it restarted and its state was lost, or the session ended long ago");
+            }
+            long id;
+            do {
+                id = random.nextLong() & Long.MAX_VALUE;
+            } while (id == 0 || sessions.containsKey(id));
+            int lease = policy.grant(hello.leaseMillis());
+            ServerSession s = new ServerSession(id, hello.clientName(), lease, now);
+            s.channel = ch;
+            link.session = s;
+            sessions.put(id, s);
+            ch.writeAndFlush(new Message.Welcome(Protocol.VERSION, id, maxFrameBytes, coordinatorName, lease,
+                    policy.heartbeatFor(lease), false, 0, note));
+            apply(new Command.OpenSession(id, hello.clientName(), lease));
+            log.debug("session {} opened for '{}' from {}", id, hello.clientName(), ch.remoteAddress());
         });
     }
 
-    /** Detaches the session's channel and closes the session in the core. */
-    public void close(long session, String why) {
-        submit(new Command.CloseSession(session, why));
+    private void resume(Link link, ServerSession s, long clientReceived, long now) {
+        Channel old = s.channel;
+        if (old != null && old != link.channel) {
+            log.debug("session {} moves from {} to {}", s.id, old.remoteAddress(), link.channel.remoteAddress());
+            old.close(); // its channelClosed is ignored: the session is no longer on it
+        }
+        s.channel = link.channel;
+        s.lastHeard = now;
+        link.session = s;
+        s.acknowledge(clientReceived);
+        Channel ch = link.channel;
+        ch.write(new Message.Welcome(Protocol.VERSION, s.id, maxFrameBytes, coordinatorName, s.leaseMillis,
+                policy.heartbeatFor(s.leaseMillis), true, s.received, ""));
+        for (Message m : s.outbox) {
+            ch.write(m, ch.voidPromise()); // what the client missed while it was cut off, in order
+        }
+        ch.flush();
+        apply(new Command.Reconnect(s.id));
+        log.info("session {} of '{}' resumed from {} ({} frames re-sent)", s.id, s.clientName, ch.remoteAddress(),
+                s.outbox.size());
+    }
+
+    /** A counted request frame of the connection's session. */
+    void request(Link link, LongFunction<Command> command) {
+        onCore(() -> {
+            ServerSession s = link.session;
+            if (s == null || s.channel != link.channel) {
+                return; // refused or replaced; the client will resume on its new connection
+            }
+            s.received++;
+            s.lastHeard = clockMillis.getAsLong();
+            apply(command.apply(s.id));
+        });
+    }
+
+    /** A heartbeat: acknowledges frames, answered by PONG. */
+    void ping(Link link, long clientReceived) {
+        onCore(() -> {
+            ServerSession s = link.session;
+            if (s == null || s.channel != link.channel) {
+                return;
+            }
+            s.lastHeard = clockMillis.getAsLong();
+            s.acknowledge(clientReceived);
+            link.channel.writeAndFlush(new Message.Pong(s.received), link.channel.voidPromise());
+        });
+    }
+
+    /** The client ends its session: no lease. */
+    void goodbye(Link link) {
+        onCore(() -> {
+            ServerSession s = link.session;
+            if (s != null && s.channel == link.channel) {
+                endSession(s, "its client closed it");
+            }
+        });
+    }
+
+    /** The connection closed or was found dead: the session, if still on it, starts its lease. */
+    void channelClosed(Link link, String how) {
+        onCore(() -> {
+            ServerSession s = link.session;
+            if (s == null || s.channel != link.channel || !sessions.containsKey(s.id)) {
+                return;
+            }
+            s.channel = null;
+            log.info("session {} of '{}' cut off ({}); it has {} to come back", s.id, s.clientName, how,
+                    seconds(s.leaseMillis));
+            apply(new Command.Disconnect(s.id, s.lastHeard));
+        });
+    }
+
+    private void endSession(ServerSession s, String why) {
+        sessions.remove(s.id);
+        ended.put(s.id, "session " + s.id + " ended: " + why);
+        apply(new Command.CloseSession(s.id, why));
+        log.info("session {} of '{}' from {} ended: {}", s.id, s.clientName,
+                s.channel == null ? "(no connection)" : s.channel.remoteAddress(), why);
     }
 
     /**
@@ -100,11 +226,13 @@ public final class CoreDriver {
             if (timer != null) {
                 timer.cancel(false);
             }
-            for (Channel ch : channels.values()) {
-                ch.writeAndFlush(new Message.Error(0, ErrorCode.SHUTTING_DOWN, why))
-                        .addListener(ChannelFutureListener.CLOSE);
+            for (ServerSession s : sessions.values()) {
+                if (s.channel != null) {
+                    s.channel.writeAndFlush(new Message.Error(0, ErrorCode.SHUTTING_DOWN, why))
+                            .addListener(ChannelFutureListener.CLOSE);
+                }
             }
-            channels.clear();
+            sessions.clear();
         });
     }
 
@@ -113,12 +241,11 @@ public final class CoreDriver {
         return executor.submit(() -> core.views(clockMillis.getAsLong()));
     }
 
+    // ---- the core ------------------------------------------------------------------------------------------------
+
     private void apply(Command command) {
         if (shutDown) {
             return;
-        }
-        if (command instanceof Command.CloseSession c) {
-            channels.remove(c.session());
         }
         try {
             core.apply(command, clockMillis.getAsLong(), dispatcher);
@@ -154,29 +281,38 @@ public final class CoreDriver {
 
     private void dispatch(Effect effect) {
         if (effect instanceof Effect.Answer answer) {
-            Channel ch = channels.get(answer.session());
-            if (ch == null) {
+            ServerSession s = sessions.get(answer.session());
+            if (s == null) {
                 return;
             }
             Message m = toMessage(answer);
-            if (m instanceof Message.Error e && e.code().fatal()) {
-                ch.writeAndFlush(m).addListener(ChannelFutureListener.CLOSE);
-                return;
-            }
+            boolean written = false;
             if (m instanceof Message.Released r && !r.contributions().isEmpty()) {
                 for (Message frame : ReleaseFrames.split(r)) {
-                    ch.write(frame, ch.voidPromise());
+                    written = s.send(frame);
                 }
             } else {
-                ch.write(m, ch.voidPromise());
+                written = s.send(m);
             }
-            toFlush.add(ch);
+            if (written) {
+                toFlush.add(s.channel);
+            }
         } else if (effect instanceof Effect.Broken b) {
             log.info("{}", b.reason().message());
+        } else if (effect instanceof Effect.SessionExpired e) {
+            sessions.remove(e.session());
+            ended.put(e.session(), String.format(Locale.ROOT, "session %d expired: its client was silent for %.1f s,"
+                    + " longer than its lease", e.session(), e.silentMillis() / 1000.0));
+            log.info("session {} of '{}' lost: silent for {} ms, past its lease", e.session(), e.clientName(),
+                    e.silentMillis());
         } else if (effect instanceof Effect.Tripped t) {
             log.debug("barrier '{}' generation {} released {} parties after {} ms", t.barrier(), t.generation(),
                     t.parties(), t.roundMillis());
         }
+    }
+
+    private static String seconds(long millis) {
+        return String.format(Locale.ROOT, "%.1f s", millis / 1000.0);
     }
 
     private static Message toMessage(Effect.Answer a) {

@@ -11,8 +11,13 @@ import io.lockstep.protocol.Protocol;
  * @param maxFrameBytes hard maximum of a frame's length field, both directions
  * @param ioThreads     event-loop threads; with 1, accepting, I/O and the barrier core share one thread
  * @param limits        limits on exchanged contributions
+ * @param sessions      session leases and heartbeats
+ * @param handshakeMillis how long a new connection has to send its HELLO
  */
-public record ServerConfig(String bindHost, int port, int maxFrameBytes, int ioThreads, BarrierCore.Limits limits) {
+public record ServerConfig(String bindHost, int port, int maxFrameBytes, int ioThreads, BarrierCore.Limits limits,
+                           SessionPolicy sessions, long handshakeMillis) {
+
+    public static final long DEFAULT_HANDSHAKE_MILLIS = 10_000;
 
     public static final String DEFAULT_BIND = "0.0.0.0";
     public static final int DEFAULT_IO_THREADS = 1;
@@ -24,6 +29,9 @@ public record ServerConfig(String bindHost, int port, int maxFrameBytes, int ioT
         if (maxFrameBytes < Protocol.MIN_MAX_FRAME_BYTES) {
             throw new IllegalArgumentException(
                     "max frame bytes must be at least " + Protocol.MIN_MAX_FRAME_BYTES + ", was " + maxFrameBytes);
+        }
+        if (handshakeMillis < 1) {
+            throw new IllegalArgumentException("handshake deadline must be positive, was " + handshakeMillis);
         }
         if (ioThreads < 1) {
             throw new IllegalArgumentException("io threads must be at least 1, was " + ioThreads);
@@ -40,12 +48,18 @@ public record ServerConfig(String bindHost, int port, int maxFrameBytes, int ioT
     }
 
     public ServerConfig(String bindHost, int port, int maxFrameBytes, int ioThreads) {
-        this(bindHost, port, maxFrameBytes, ioThreads, BarrierCore.Limits.DEFAULT);
+        this(bindHost, port, maxFrameBytes, ioThreads, BarrierCore.Limits.DEFAULT, SessionPolicy.DEFAULT,
+                DEFAULT_HANDSHAKE_MILLIS);
     }
 
     /** The same, with other exchange limits. */
     public ServerConfig withLimits(BarrierCore.Limits newLimits) {
-        return new ServerConfig(bindHost, port, maxFrameBytes, ioThreads, newLimits);
+        return new ServerConfig(bindHost, port, maxFrameBytes, ioThreads, newLimits, sessions, handshakeMillis);
+    }
+
+    /** The same, with another session policy. */
+    public ServerConfig withSessions(SessionPolicy policy) {
+        return new ServerConfig(bindHost, port, maxFrameBytes, ioThreads, limits, policy, handshakeMillis);
     }
 
     /** Defaults, on the given port. */

@@ -33,6 +33,10 @@ class BarrierCoreModelTest {
     private static final String[] NAMES = {"a", "b", "a", "c", "a#2"};
     private static final String[] BARRIERS = {"x", "y"};
     private static final long[] TIMEOUTS = {-1, -1, -1, 0, 3, 10, 25};
+    private static final long[] LEASES = {4, 12, 30};
+
+    /** How often each kind of effect (and each break cause) occurred, so the test can show it covered them all. */
+    private final Map<String, Integer> seen = new HashMap<>();
 
     @Test
     void coreAgreesWithTheReferenceModelOnRandomSequences() {
@@ -43,6 +47,12 @@ class BarrierCoreModelTest {
         }
         for (long seed = 1; seed <= SEEDS; seed++) {
             run(seed);
+        }
+        // A generator that never produced some outcome would leave it untested; fail instead.
+        for (String kind : List.of("Ok", "Rejected", "Released", "Failed", "RunAction", "Status", "Tripped", "Broken",
+                "SessionExpired", "TIMEOUT", "INTERRUPTED", "ABORT", "RESET", "LOST_PARTY", "ACTION_FAILED",
+                "SHUTDOWN", "exchange")) {
+            assertTrue(seen.getOrDefault(kind, 0) > 0, "no " + kind + " in " + SEEDS + " seeds: " + seen);
         }
     }
 
@@ -69,20 +79,21 @@ class BarrierCoreModelTest {
         for (int i = 0; i < 4; i++) {
             long s = nextSession++;
             open.add(s);
-            script.add(new Command.OpenSession(s, NAMES[rnd.nextInt(NAMES.length)]));
+            script.add(new Command.OpenSession(s, NAMES[rnd.nextInt(NAMES.length)], LEASES[rnd.nextInt(LEASES.length)]));
         }
         for (int step = 0; step < STEPS; step++) {
             List<Command> batch = new ArrayList<>(script);
             script.clear();
             if (batch.isEmpty()) {
-                batch.add(randomCommand(rnd, open, partiesOf, awaitsBySession, runActions, nextRequest++));
+                batch.add(randomCommand(rnd, open, partiesOf, awaitsBySession, runActions, nextRequest++, now));
                 if (batch.get(0) instanceof Command.Tick) {
                     now += rnd.nextInt(9);
                 }
                 if (batch.get(0) instanceof Command.CloseSession) {
                     long s = nextSession++;
                     open.add(s);
-                    batch.add(new Command.OpenSession(s, NAMES[rnd.nextInt(NAMES.length)]));
+                    batch.add(new Command.OpenSession(s, NAMES[rnd.nextInt(NAMES.length)],
+                            LEASES[rnd.nextInt(LEASES.length)]));
                 }
             }
             for (Command c : batch) {
@@ -100,6 +111,24 @@ class BarrierCoreModelTest {
                             + String.join("\n  ", history) + "\ncore:  " + a + "\nmodel: " + b);
                 }
                 checkProperties(seed, fromCore, answered, runActions);
+                for (Effect e : fromCore) {
+                    seen.merge(e.getClass().getSimpleName(), 1, Integer::sum);
+                    if (e instanceof Effect.Broken broken) {
+                        seen.merge(broken.reason().cause().name(), 1, Integer::sum);
+                    }
+                    if (e instanceof Effect.Released r && !r.contributions().isEmpty()) {
+                        seen.merge("exchange", 1, Integer::sum);
+                    }
+                }
+                for (Effect e : fromCore) {
+                    if (e instanceof Effect.SessionExpired x) {
+                        open.remove(x.session());
+                        long s = nextSession++;
+                        open.add(s);
+                        script.add(new Command.OpenSession(s, NAMES[rnd.nextInt(NAMES.length)],
+                                LEASES[rnd.nextInt(LEASES.length)]));
+                    }
+                }
                 if (c instanceof Command.Arrive arr) {
                     awaitsBySession.computeIfAbsent(arr.session(), k -> new ArrayList<>())
                             .add(new long[]{arr.session(), arr.requestId()});
@@ -110,7 +139,8 @@ class BarrierCoreModelTest {
     }
 
     private static Command randomCommand(Random rnd, List<Long> open, Map<String, Integer> partiesOf,
-                                         Map<Long, List<long[]>> awaits, List<long[]> runActions, long req) {
+                                         Map<Long, List<long[]>> awaits, List<long[]> runActions, long req,
+                                         long now) {
         long s = open.get(rnd.nextInt(open.size()));
         String b = BARRIERS[rnd.nextInt(BARRIERS.length)];
         int p = rnd.nextInt(100);
@@ -138,7 +168,11 @@ class BarrierCoreModelTest {
         } else if (p < 78) {
             open.remove(s);
             return new Command.CloseSession(s, rnd.nextBoolean() ? "connection closed" : "connection lost");
-        } else if (p < 79 && rnd.nextInt(20) == 0) {
+        } else if (p < 82) {
+            return new Command.Disconnect(s, Math.max(0, now - rnd.nextInt(6)));
+        } else if (p < 85) {
+            return new Command.Reconnect(s);
+        } else if (p < 86 && rnd.nextInt(20) == 0) {
             return new Command.Shutdown("coordinator shutting down");
         }
         return new Command.Tick();

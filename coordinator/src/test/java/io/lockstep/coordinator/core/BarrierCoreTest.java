@@ -12,6 +12,7 @@ import java.util.stream.Collectors;
 
 import static io.lockstep.coordinator.core.CoreHarness.only;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -231,6 +232,45 @@ class BarrierCoreTest {
         assertEquals(1, failed.get(0).session());
         assertEquals("barrier 'game' generation 1 broken: party 'suman' was lost: connection closed; "
                 + "2 of 3 arrived: susan, suman; not arrived: pratik", failed.get(0).reason().message());
+    }
+
+    @Test
+    void aCutSessionKeepsItsWaitsForItsLeaseAndComesBackIntact() {
+        h.open(1, "susan");
+        h.apply(new Command.OpenSession(2, "pratik", 10_000));
+        h.declare(1, "game", 2);
+        h.declare(2, "game", 2);
+        h.arrive(2, 10, "game");
+        h.now = 1000;
+        h.apply(new Command.Disconnect(2, 900));
+        assertEquals(10_900, h.core.nextDeadline());
+        assertEquals(List.of(), h.tickAt(10_899));
+        h.apply(new Command.Reconnect(2));
+        assertEquals(BarrierCore.NO_DEADLINE, h.core.nextDeadline());
+        assertEquals(2, only(h.arrive(1, 11, "game"), Effect.Released.class).size(), "nobody was lost");
+    }
+
+    @Test
+    void aLeaseThatRunsOutLosesThePartyAndSaysHowLongItWasSilent() {
+        h.open(1, "susan");
+        h.apply(new Command.OpenSession(2, "nijam", 10_000));
+        h.open(3, "pratik");
+        for (long s = 1; s <= 3; s++) {
+            h.declare(s, "game", 3);
+        }
+        h.arrive(1, 10, "game");
+        h.arrive(2, 11, "game");
+        h.apply(new Command.Disconnect(2, 0));
+        assertEquals(List.of(), h.tickAt(9_999), "within the lease nothing happens");
+        List<Effect> r = h.tickAt(10_400);
+        List<Effect.Failed> failed = only(r, Effect.Failed.class);
+        assertEquals(1, failed.size(), "only susan hears of it; nijam's session is gone");
+        assertEquals(1, failed.get(0).session());
+        assertEquals("barrier 'game' generation 1 broken: party 'nijam' was lost: silent for 10.4 s; its session "
+                + "lease of 10 s expired; 2 of 3 arrived: susan, nijam; not arrived: pratik",
+                failed.get(0).reason().message());
+        assertEquals(List.of(new Effect.SessionExpired(2, "nijam", 10_400)), only(r, Effect.SessionExpired.class));
+        assertFalse(h.core.isOpen(2));
     }
 
     @Test

@@ -57,6 +57,9 @@ final class ReferenceModel {
     }
 
     final Map<Long, String> sessions = new LinkedHashMap<>();
+    final Map<Long, Long> leaseOf = new LinkedHashMap<>();
+    /** Disconnected sessions: when they went silent. */
+    final Map<Long, Long> silentSince = new LinkedHashMap<>();
     final Map<String, B> barriers = new LinkedHashMap<>();
     final List<W> outstanding = new ArrayList<>();
     long seq;
@@ -68,6 +71,13 @@ final class ReferenceModel {
         out = new ArrayList<>();
         if (c instanceof Command.OpenSession o) {
             sessions.put(o.session(), o.clientName());
+            leaseOf.put(o.session(), o.leaseMillis());
+        } else if (c instanceof Command.Disconnect d) {
+            if (sessions.containsKey(d.session()) && !silentSince.containsKey(d.session())) {
+                silentSince.put(d.session(), d.silentSinceMillis());
+            }
+        } else if (c instanceof Command.Reconnect r) {
+            silentSince.remove(r.session());
         } else if (c instanceof Command.Declare d) {
             declare(d);
         } else if (c instanceof Command.Arrive a) {
@@ -363,16 +373,36 @@ final class ReferenceModel {
                     first = w;
                 }
             }
-            if (first == null) {
+            Long lapsed = null;
+            long lapsedAt = NONE;
+            for (Map.Entry<Long, Long> e : silentSince.entrySet()) {
+                long at = e.getValue() + leaseOf.get(e.getKey());
+                if (at <= now && (lapsed == null || at < lapsedAt || (at == lapsedAt && e.getKey() < lapsed))) {
+                    lapsed = e.getKey();
+                    lapsedAt = at;
+                }
+            }
+            if (first != null && (lapsed == null || first.deadline <= lapsedAt)) {
+                breakIt(first.barrier, BreakCause.TIMEOUT, first.party, first.timeout + " ms", first,
+                        Outcome.TIMED_OUT);
+                drain(first.barrier);
+            } else if (lapsed != null) {
+                long silent = now - silentSince.get(lapsed);
+                out.add(new Effect.SessionExpired(lapsed, sessions.get(lapsed), silent));
+                long lease = leaseOf.get(lapsed);
+                close(new Command.CloseSession(lapsed, String.format(java.util.Locale.ROOT,
+                        "silent for %.1f s; its session lease of %s expired", silent / 1000.0,
+                        lease % 1000 == 0 ? lease / 1000 + " s"
+                                : String.format(java.util.Locale.ROOT, "%.1f s", lease / 1000.0))));
+            } else {
                 return;
             }
-            breakIt(first.barrier, BreakCause.TIMEOUT, first.party, first.timeout + " ms", first, Outcome.TIMED_OUT);
-            drain(first.barrier);
         }
     }
 
     private void close(Command.CloseSession c) {
         String name = sessions.remove(c.session());
+        silentSince.remove(c.session());
         if (name == null) {
             return;
         }

@@ -1,0 +1,477 @@
+package io.lockstep.client;
+
+import io.lockstep.protocol.FrameDecoder;
+import io.lockstep.protocol.FrameEncoder;
+import io.lockstep.protocol.Message;
+import io.lockstep.protocol.Protocol;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.channel.EventLoop;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.handler.codec.DecoderException;
+import io.netty.util.concurrent.ScheduledFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.ConnectException;
+import java.net.UnknownHostException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A client's session with the coordinator, across as many connections as it takes: sends requests and correlates
+ * replies by request id; keeps the frames it sent until the coordinator acknowledges them; pings every heartbeat;
+ * takes a connection that stays silent for three heartbeats as dead; and reconnects with backoff, resuming the
+ * session so that nothing is lost or counted twice. If the session cannot be resumed (its lease ran out, or the
+ * coordinator restarted), everything pending fails with {@link SessionLostException} and a new session declares
+ * the barriers again.
+ *
+ * <p>State is confined to one event loop ({@link #loop}); {@link #send} and {@link #close} may be called from
+ * any thread. The outstanding map is concurrent because callers add to it from their own threads.
+ */
+final class ClientSession {
+
+    private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
+    private static final long MAX_BACKOFF_MILLIS = 1_000;
+
+    /** Someone waiting for replies to one request. Called on the event loop. */
+    interface Outstanding {
+        /** A reply arrived; return true when it was the last one this request gets. */
+        boolean onReply(Message.Reply reply);
+
+        /** The session ended before the last reply; {@code lost} says the session itself was lost. */
+        void onSessionEnded(String why, boolean lost);
+    }
+
+    private enum State { CONNECTING, CONNECTED, CUT, CLOSED }
+
+    final EventLoop loop;
+    private final String host;
+    private final int port;
+    private final String address;
+    private final String clientName;
+    private final int requestedLeaseMillis;
+    private final int connectTimeoutMillis;
+    private final Map<Long, Outstanding> outstanding = new ConcurrentHashMap<>();
+    private final Map<String, Integer> declared = new ConcurrentHashMap<>();
+    private final AtomicLong requestIds = new AtomicLong();
+    private final CompletableFuture<Message.Welcome> firstWelcome = new CompletableFuture<>();
+
+    // Loop-confined from here on.
+    private State state = State.CONNECTING;
+    private Channel channel;
+    private volatile long sessionId;
+    private int leaseMillis;
+    private int heartbeatMillis;
+    /** Counted frames sent and not yet acknowledged by the coordinator, oldest first. */
+    private final ArrayDeque<Message.Request> outbox = new ArrayDeque<>();
+    private long sent;
+    private long received;
+    private long lastContactNanos = System.nanoTime();
+    private long backoffMillis;
+    private ScheduledFuture<?> heartbeat;
+    private ScheduledFuture<?> retry;
+    /** False once this client has told its callers the session is lost: it must then never resume it. */
+    private boolean resumable = true;
+    /** Set while the coordinator has been unreachable for longer than the lease: new requests fail at once. */
+    private volatile String unreachable;
+    private volatile String closedReason;
+
+    ClientSession(EventLoop loop, String host, int port, String clientName, int requestedLeaseMillis,
+                  int connectTimeoutMillis) {
+        this.loop = loop;
+        this.host = host;
+        this.port = port;
+        this.address = HostAndPort.format(host, port);
+        this.clientName = clientName;
+        this.requestedLeaseMillis = requestedLeaseMillis;
+        this.connectTimeoutMillis = connectTimeoutMillis;
+    }
+
+    String address() {
+        return address;
+    }
+
+    long sessionId() {
+        return sessionId;
+    }
+
+    long nextRequestId() {
+        return requestIds.incrementAndGet();
+    }
+
+    boolean isOpen() {
+        return closedReason == null;
+    }
+
+    int outstandingCount() {
+        return outstanding.size();
+    }
+
+    /** Remembers a declaration, so that a new session after a lost one declares it again. */
+    void declared(String barrier, int parties) {
+        declared.put(barrier, parties);
+    }
+
+    // ---- connecting ----------------------------------------------------------------------------------------------
+
+    /** Opens the first connection; the future completes with the first WELCOME or fails with a clear message. */
+    CompletableFuture<Message.Welcome> start() {
+        loop.execute(() -> connect(true));
+        return firstWelcome;
+    }
+
+    private void connect(boolean first) {
+        if (state == State.CLOSED) {
+            return;
+        }
+        // A reconnect must not wait long on one attempt: the lease is running.
+        int attemptMillis = first ? connectTimeoutMillis : Math.max(200, Math.min(connectTimeoutMillis, heartbeatMillis * 2));
+        Bootstrap b = new Bootstrap()
+                .group(loop)
+                .channel(SharedEventLoop.channelType())
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, attemptMillis)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline()
+                                // The coordinator never sends frames above the default maximum.
+                                .addLast("frameDecoder", new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_BYTES))
+                                .addLast("frameEncoder", FrameEncoder.INSTANCE)
+                                .addLast("session", new Handler());
+                    }
+                });
+        ChannelFuture cf = b.connect(host, port);
+        cf.addListener(f -> {
+            if (!f.isSuccess()) {
+                String why = "cannot connect to coordinator at " + address + ": " + describe(f.cause());
+                if (first) {
+                    state = State.CLOSED;
+                    firstWelcome.completeExceptionally(new java.io.IOException(why, f.cause()));
+                } else {
+                    log.debug("{}", why);
+                    scheduleReconnect();
+                }
+                return;
+            }
+            Channel ch = cf.channel();
+            if (state == State.CLOSED) {
+                ch.close();
+                return;
+            }
+            channel = ch;
+            ch.writeAndFlush(new Message.Hello(Protocol.MAGIC, Protocol.VERSION, clientName, requestedLeaseMillis,
+                    first || !resumable ? 0 : sessionId, first || !resumable ? 0 : received));
+            // A coordinator that accepts but never answers is as bad as none.
+            loop.schedule(() -> {
+                if (channel == ch && state != State.CONNECTED && ch.isActive()) {
+                    log.debug("no WELCOME from {} within {} ms", address, attemptMillis);
+                    ch.close();
+                }
+            }, attemptMillis, TimeUnit.MILLISECONDS);
+        });
+    }
+
+    private String describe(Throwable c) {
+        if (c == null || c instanceof ConnectTimeoutException) {
+            return "no answer within " + connectTimeoutMillis + " ms";
+        } else if (c instanceof ConnectException) {
+            return "connection refused";
+        } else if (c instanceof UnknownHostException) {
+            return "unknown host '" + host + "'";
+        }
+        return c.getMessage();
+    }
+
+    private void onWelcome(Channel ch, Message.Welcome w) {
+        boolean first = sessionId == 0;
+        if (!first && !w.resumed()) {
+            String why = "this client's session " + sessionId + " with coordinator " + address + " was lost: "
+                    + (w.note().isEmpty() ? "the coordinator did not resume it" : w.note());
+            log.warn("{}; continuing in new session {}", why, w.sessionId());
+            sessionLost(why);
+        }
+        sessionId = w.sessionId();
+        leaseMillis = w.leaseMillis();
+        heartbeatMillis = Math.max(10, w.heartbeatMillis());
+        state = State.CONNECTED;
+        unreachable = null;
+        backoffMillis = 0;
+        lastContactNanos = System.nanoTime();
+        if (w.resumed()) {
+            acknowledge(w.received());
+            for (Message.Request r : outbox) {
+                ch.write(r, ch.voidPromise()); // what the coordinator never got
+            }
+            ch.flush();
+            log.info("session {} resumed on coordinator {} ({} frames re-sent)", sessionId, address, outbox.size());
+        } else if (!first) {
+            // A new session knows none of our barriers yet; declare them again before anything else is sent.
+            resumable = true;
+            declared.forEach((name, parties) -> {
+                long id = nextRequestId();
+                outstanding.put(id, new Redeclaration(name));
+                push(new Message.Declare(id, name, parties));
+            });
+        }
+        if (heartbeat == null) {
+            heartbeat = loop.scheduleAtFixedRate(this::beat, heartbeatMillis, heartbeatMillis, TimeUnit.MILLISECONDS);
+        }
+        firstWelcome.complete(w);
+    }
+
+    /** The answer to a re-declaration after a lost session; only a failure is worth a word. */
+    private record Redeclaration(String barrier) implements Outstanding {
+        @Override
+        public boolean onReply(Message.Reply reply) {
+            if (reply instanceof Message.Error e) {
+                log.warn("declaring barrier '{}' again in the new session failed: {}", barrier, e.message());
+            }
+            return true;
+        }
+
+        @Override
+        public void onSessionEnded(String why, boolean lost) {
+        }
+    }
+
+    private void beat() {
+        if (state != State.CONNECTED) {
+            checkLease();
+            return;
+        }
+        long silentMillis = (System.nanoTime() - lastContactNanos) / 1_000_000;
+        if (silentMillis > 3L * heartbeatMillis) {
+            log.info("coordinator {} silent for {} ms; reconnecting", address, silentMillis);
+            channel.close(); // channelInactive starts the reconnect
+            return;
+        }
+        channel.writeAndFlush(new Message.Ping(received), channel.voidPromise());
+    }
+
+    private void onCut(Channel ch) {
+        if (ch != channel) {
+            return;
+        }
+        channel = null;
+        if (state == State.CLOSED) {
+            return;
+        }
+        if (state == State.CONNECTING && sessionId == 0) {
+            state = State.CLOSED;
+            String why = closedReason != null ? closedReason : "coordinator " + address + " closed the connection "
+                    + "during the handshake";
+            firstWelcome.completeExceptionally(new java.io.IOException(why));
+            return;
+        }
+        state = State.CUT;
+        log.info("connection to coordinator {} lost; reconnecting (session {}, lease {} ms)", address, sessionId,
+                leaseMillis);
+        scheduleReconnect();
+    }
+
+    private void scheduleReconnect() {
+        if (state == State.CLOSED) {
+            return;
+        }
+        checkLease();
+        backoffMillis = backoffMillis == 0 ? 50 : Math.min(MAX_BACKOFF_MILLIS, backoffMillis * 2);
+        long delay = backoffMillis / 2 + (long) (Math.random() * backoffMillis / 2);
+        retry = loop.schedule(() -> connect(false), delay, TimeUnit.MILLISECONDS);
+    }
+
+    /** Past the lease without contact the session is surely gone: say so to everyone waiting, now. */
+    private void checkLease() {
+        long silentMillis = (System.nanoTime() - lastContactNanos) / 1_000_000;
+        if (unreachable == null && state != State.CONNECTED && silentMillis > leaseMillis) {
+            unreachable = String.format(Locale.ROOT, "coordinator %s unreachable for %.1f s, longer than this "
+                    + "client's session lease of %.1f s: the session is lost", address, silentMillis / 1000.0,
+                    leaseMillis / 1000.0);
+            log.warn("{}; still trying to reconnect", unreachable);
+            sessionLost(unreachable);
+            resumable = false;
+        }
+    }
+
+    /** Fails everything pending because the session is gone. */
+    private void sessionLost(String why) {
+        for (Long id : new ArrayList<>(outstanding.keySet())) {
+            Outstanding who = outstanding.remove(id);
+            if (who != null) {
+                who.onSessionEnded(why, true);
+            }
+        }
+        outbox.clear();
+        sent = 0;
+        received = 0;
+    }
+
+    // ---- sending -------------------------------------------------------------------------------------------------
+
+    /** Registers {@code who} for the replies to {@code request} and sends it (now, or when reconnected). */
+    void send(Message.Request request, Outstanding who) {
+        String ended = closedReason != null ? closedReason : unreachable;
+        if (ended != null) {
+            who.onSessionEnded(ended, closedReason == null);
+            return;
+        }
+        outstanding.put(request.requestId(), who);
+        onLoop(() -> {
+            if (closedReason != null || unreachable != null) {
+                if (outstanding.remove(request.requestId()) != null) {
+                    who.onSessionEnded(closedReason != null ? closedReason : unreachable, closedReason == null);
+                }
+                return;
+            }
+            push(request);
+        });
+    }
+
+    /** Sends a frame that expects no reply of its own (CANCEL, ACTION_DONE). */
+    void sendOneWay(Message.Request request) {
+        onLoop(() -> {
+            if (closedReason == null) {
+                push(request);
+            }
+        });
+    }
+
+    private void push(Message.Request request) {
+        outbox.add(request);
+        sent++;
+        if (state == State.CONNECTED) {
+            channel.writeAndFlush(request, channel.voidPromise());
+        }
+    }
+
+    private void acknowledge(long coordinatorReceived) {
+        while (!outbox.isEmpty() && sent - outbox.size() < coordinatorReceived) {
+            outbox.poll();
+        }
+    }
+
+    /** Forgets a request without waiting for its reply (a local backstop gave up on it). */
+    void forget(long requestId) {
+        outstanding.remove(requestId);
+    }
+
+    private void onLoop(Runnable task) {
+        if (loop.inEventLoop()) {
+            task.run();
+        } else {
+            loop.execute(task);
+        }
+    }
+
+    // ---- receiving -----------------------------------------------------------------------------------------------
+
+    private void onFrame(Channel ch, Message msg) {
+        if (ch != channel) {
+            return;
+        }
+        lastContactNanos = System.nanoTime();
+        switch (msg.type()) {
+            case WELCOME -> onWelcome(ch, (Message.Welcome) msg);
+            case PONG -> acknowledge(((Message.Pong) msg).received());
+            case ERROR -> {
+                Message.Error e = (Message.Error) msg;
+                if (e.requestId() == 0) {
+                    // Connection-level: the coordinator is closing this connection and says why.
+                    String why = "coordinator " + address + " closed the connection: " + e.message() + " ("
+                            + e.code() + ")";
+                    log.info("{}", why);
+                    if (sessionId == 0) {
+                        closedReason = why;
+                    }
+                    return;
+                }
+                route(e);
+            }
+            case OK, RELEASED, RELEASE_PART, FAILED, RUN_ACTION, STATUS -> route((Message.Reply) msg);
+            case HELLO, DECLARE, AWAIT, CANCEL, ACTION_DONE, ABORT, RESET, QUERY, PING, GOODBYE -> {
+                log.warn("coordinator {} sent a {} frame, which only clients send; reconnecting", address, msg.type());
+                ch.close();
+            }
+        }
+    }
+
+    private void route(Message.Reply reply) {
+        received++;
+        Outstanding who = outstanding.get(reply.requestId());
+        if (who == null) {
+            log.debug("reply to unknown request {} ignored: {}", reply.requestId(), reply);
+            return;
+        }
+        if (who.onReply(reply)) {
+            outstanding.remove(reply.requestId(), who);
+        }
+    }
+
+    /** The pipeline's last handler: hands everything to the session, on the session's loop. */
+    private final class Handler extends SimpleChannelInboundHandler<Message> {
+        @Override
+        protected void channelRead0(ChannelHandlerContext ctx, Message msg) {
+            onFrame(ctx.channel(), msg);
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            onCut(ctx.channel());
+            ctx.fireChannelInactive();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+            log.debug("connection to coordinator {} failed: {}", address, c.toString());
+            ctx.close();
+        }
+    }
+
+    // ---- closing -------------------------------------------------------------------------------------------------
+
+    /** Ends the session at once: says GOODBYE, closes the connection, fails everything pending. */
+    CompletableFuture<Void> close(String why) {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        closedReason = why;
+        onLoop(() -> {
+            State was = state;
+            state = State.CLOSED;
+            if (heartbeat != null) {
+                heartbeat.cancel(false);
+            }
+            if (retry != null) {
+                retry.cancel(false);
+            }
+            for (Long id : new ArrayList<>(outstanding.keySet())) {
+                Outstanding who = outstanding.remove(id);
+                if (who != null) {
+                    who.onSessionEnded(why, false);
+                }
+            }
+            Channel ch = channel;
+            channel = null;
+            if (ch != null && was == State.CONNECTED) {
+                ch.writeAndFlush(new Message.Goodbye()).addListener(f -> ch.close().addListener(g -> done.complete(null)));
+            } else if (ch != null) {
+                ch.close().addListener(g -> done.complete(null));
+            } else {
+                done.complete(null);
+            }
+        });
+        return done;
+    }
+}

@@ -1,0 +1,58 @@
+package io.lockstep.coordinator.server;
+
+import io.lockstep.protocol.Message;
+import io.netty.channel.Channel;
+
+import java.util.ArrayDeque;
+
+/**
+ * The transport side of one session: the connection it is on (none while cut), the answers it was sent that
+ * its client has not yet acknowledged, and the counts both ends use to resume without losing or repeating a
+ * frame. Confined to the core's executor.
+ */
+final class ServerSession {
+
+    final long id;
+    final String clientName;
+    final int leaseMillis;
+    /** The connection carrying the session now; null while it is cut and the lease runs. */
+    Channel channel;
+    /** Counted frames sent and not yet acknowledged, oldest first. */
+    final ArrayDeque<Message> outbox = new ArrayDeque<>();
+    /** Counted frames produced for this session so far (the index of the next one). */
+    long produced;
+    /** Counted frames received from the client so far. */
+    long received;
+    /** When the client was last heard from (core clock, milliseconds). */
+    long lastHeard;
+
+    ServerSession(long id, String clientName, int leaseMillis, long now) {
+        this.id = id;
+        this.clientName = clientName;
+        this.leaseMillis = leaseMillis;
+        this.lastHeard = now;
+    }
+
+    /** Queues a counted frame and writes it if connected; returns true when written. */
+    boolean send(Message m) {
+        outbox.add(m);
+        produced++;
+        if (channel != null) {
+            channel.write(m, channel.voidPromise());
+            return true;
+        }
+        return false;
+    }
+
+    /** Drops the frames the client says it has received. */
+    void acknowledge(long clientReceived) {
+        while (!outbox.isEmpty() && produced - outbox.size() < clientReceived) {
+            outbox.poll();
+        }
+    }
+
+    /** The index of the oldest frame still held. */
+    long oldestHeld() {
+        return produced - outbox.size();
+    }
+}
