@@ -91,6 +91,19 @@ final class NetnsCluster implements AutoCloseable {
         return hosts.get(host);
     }
 
+    /** The address of this machine on the cluster's bridge: where a proxy in the test JVM listens. */
+    static String bridgeAddress() {
+        return SUBNET + "1";
+    }
+
+    /** Runs {@code command} on {@code host} and fails unless it exits 0. */
+    void must(String host, String... command) throws IOException, InterruptedException {
+        int code = exec(host, List.of(command), 20);
+        if (code != 0) {
+            throw new IOException(String.join(" ", command) + " on " + host + " exited " + code);
+        }
+    }
+
     /** Starts {@code command} on {@code host} with {@code env} added to this JVM's environment. */
     ChildProcess start(String host, List<String> command, Map<String, String> env, Path log) throws IOException {
         List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", namespace(host)));
@@ -130,6 +143,25 @@ final class NetnsCluster implements AutoCloseable {
     }
 
     private static void removeLeftovers() {
+        // Our veths first: a namespace's deletion removes its end of them only lazily.
+        try {
+            Process links = new ProcessBuilder("ip", "-o", "link", "show").redirectErrorStream(true).start();
+            String out = new String(links.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            links.waitFor(10, TimeUnit.SECONDS);
+            for (String line : out.split("\n")) {
+                String[] parts = line.split(":\\s+");
+                if (parts.length > 1) {
+                    String name = parts[1].split("@")[0].trim();
+                    if (name.startsWith("lsgv")) {
+                        tryRun("ip", "link", "del", name);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            // no iproute2
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         try {
             Process list = new ProcessBuilder("ip", "netns", "list").redirectErrorStream(true).start();
             String out = new String(list.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
