@@ -1,5 +1,6 @@
 package io.lockstep.client;
 
+import io.lockstep.protocol.Authentication;
 import io.lockstep.protocol.FrameDecoder;
 import io.lockstep.protocol.FrameEncoder;
 import io.lockstep.protocol.Message;
@@ -15,10 +16,14 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLParameters;
 import java.net.ConnectException;
 import java.net.UnknownHostException;
 import java.util.ArrayDeque;
@@ -89,9 +94,14 @@ final class ClientSession {
     private volatile String unreachable;
     private volatile String closedReason;
 
+    private final byte[] authSecret;
+    private final SslContext tls;
+
     ClientSession(EventLoop loop, String host, int port, String clientName, int requestedLeaseMillis,
-                  int connectTimeoutMillis) {
+                  int connectTimeoutMillis, byte[] authSecret, SslContext tls) {
         this.loop = loop;
+        this.authSecret = authSecret;
+        this.tls = tls;
         this.host = host;
         this.port = port;
         this.address = HostAndPort.format(host, port);
@@ -147,6 +157,13 @@ final class ClientSession {
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        if (tls != null) {
+                            SslHandler ssl = tls.newHandler(ch.alloc(), host, port);
+                            SSLParameters params = ssl.engine().getSSLParameters();
+                            params.setEndpointIdentificationAlgorithm("HTTPS"); // the certificate must name the host
+                            ssl.engine().setSSLParameters(params);
+                            ch.pipeline().addLast("tls", ssl);
+                        }
                         ch.pipeline()
                                 // The coordinator never sends frames above the default maximum.
                                 .addLast("frameDecoder", new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_BYTES))
@@ -273,7 +290,7 @@ final class ClientSession {
         if (state == State.CONNECTING && sessionId == 0) {
             state = State.CLOSED;
             String why = closedReason != null ? closedReason : "coordinator " + address + " closed the connection "
-                    + "during the handshake";
+                    + "during the handshake" + (tls == null ? " (does it require TLS?)" : "");
             firstWelcome.completeExceptionally(new java.io.IOException(why));
             return;
         }
@@ -384,6 +401,18 @@ final class ClientSession {
         }
         lastContactNanos = System.nanoTime();
         switch (msg.type()) {
+            case CHALLENGE -> {
+                if (authSecret == null) {
+                    String why = "coordinator " + address + " requires authentication: give this client its shared "
+                            + "secret (LockstepClient.Builder.authSecret)";
+                    log.warn("{}", why);
+                    closedReason = sessionId == 0 ? why : closedReason;
+                    ch.close();
+                    return;
+                }
+                byte[] nonce = ((Message.Challenge) msg).nonce();
+                ch.writeAndFlush(new Message.Auth(Authentication.answer(authSecret, nonce, clientName)));
+            }
             case WELCOME -> onWelcome(ch, (Message.Welcome) msg);
             case PONG -> acknowledge(((Message.Pong) msg).received());
             case ERROR -> {
@@ -401,7 +430,7 @@ final class ClientSession {
                 route(e);
             }
             case OK, RELEASED, RELEASE_PART, FAILED, RUN_ACTION, STATUS -> route((Message.Reply) msg);
-            case HELLO, DECLARE, AWAIT, CANCEL, ACTION_DONE, ABORT, RESET, QUERY, PING, GOODBYE -> {
+            case HELLO, DECLARE, AWAIT, CANCEL, ACTION_DONE, ABORT, RESET, QUERY, PING, GOODBYE, AUTH -> {
                 log.warn("coordinator {} sent a {} frame, which only clients send; reconnecting", address, msg.type());
                 ch.close();
             }
@@ -436,6 +465,9 @@ final class ClientSession {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
+            if (c instanceof SSLException && sessionId == 0) {
+                closedReason = "TLS with coordinator " + address + " failed: " + c.getMessage();
+            }
             log.debug("connection to coordinator {} failed: {}", address, c.toString());
             ctx.close();
         }

@@ -4,10 +4,15 @@ import io.lockstep.protocol.ErrorCode;
 import io.lockstep.protocol.Message;
 import io.lockstep.protocol.Protocol;
 import io.netty.channel.EventLoopGroup;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
 
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import javax.net.ssl.SSLException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Objects;
@@ -208,8 +213,60 @@ public final class LockstepClient implements AutoCloseable {
         private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
         private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
         private Duration sessionLease;
+        private byte[] authSecret;
+        private Path tlsTrust;
+        private Path tlsCertificate;
+        private Path tlsKey;
+        private boolean tls;
 
         private Builder() {
+        }
+
+        /** The coordinator's shared secret, if it requires authentication (the secret itself never crosses the wire). */
+        public Builder authSecret(byte[] secret) {
+            this.authSecret = Objects.requireNonNull(secret, "secret").clone();
+            return this;
+        }
+
+        /** Reads the shared secret from a file (surrounding whitespace ignored). */
+        public Builder authSecretFile(Path file) throws IOException {
+            return authSecret(Files.readString(file, StandardCharsets.UTF_8).strip().getBytes(StandardCharsets.UTF_8));
+        }
+
+        /**
+         * Connects with TLS, trusting coordinator certificates signed by the CA in {@code trustPem} (PEM), or the
+         * JVM's default trust store when null. The certificate must name the host connected to.
+         */
+        public Builder tls(Path trustPem) {
+            this.tls = true;
+            this.tlsTrust = trustPem;
+            return this;
+        }
+
+        /** The certificate (PEM chain) and PKCS#8 key this client presents to a coordinator that requires one. */
+        public Builder tlsClientCertificate(Path certificatePem, Path keyPem) {
+            this.tls = true;
+            this.tlsCertificate = Objects.requireNonNull(certificatePem, "certificatePem");
+            this.tlsKey = Objects.requireNonNull(keyPem, "keyPem");
+            return this;
+        }
+
+        private SslContext sslContext() throws IOException {
+            if (!tls) {
+                return null;
+            }
+            SslContextBuilder b = SslContextBuilder.forClient();
+            if (tlsTrust != null) {
+                b.trustManager(tlsTrust.toFile());
+            }
+            if (tlsCertificate != null) {
+                b.keyManager(tlsCertificate.toFile(), tlsKey.toFile());
+            }
+            try {
+                return b.build();
+            } catch (SSLException | IllegalArgumentException e) {
+                throw new IOException("cannot set up TLS: " + e.getMessage(), e);
+            }
         }
 
         /** {@code host:port}, {@code host} (port 7777) or {@code [ipv6]:port}. */
@@ -266,7 +323,14 @@ public final class LockstepClient implements AutoCloseable {
             EventLoopGroup group = SharedEventLoop.acquire();
             int lease = sessionLease == null ? 0 : (int) Math.min(Integer.MAX_VALUE, sessionLease.toMillis());
             int timeout = (int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis());
-            ClientSession session = new ClientSession(group.next(), host, port, name, lease, timeout);
+            SslContext ssl;
+            try {
+                ssl = sslContext();
+            } catch (IOException e) {
+                SharedEventLoop.release();
+                throw e;
+            }
+            ClientSession session = new ClientSession(group.next(), host, port, name, lease, timeout, authSecret, ssl);
             try {
                 session.start().get(2L * timeout + 1000, TimeUnit.MILLISECONDS);
                 return new LockstepClient(session, name, requestTimeout);

@@ -11,16 +11,34 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
-/** {@code java -jar lockstep-coordinator.jar}: runs the coordinator as a service until SIGTERM or Ctrl-C. */
+/**
+ * {@code java -jar lockstep-coordinator.jar}: runs the coordinator as a service until SIGTERM or Ctrl-C. Every
+ * option may also be set through the environment ({@code LOCKSTEP_PORT}, ...) or a config file; see
+ * {@link EnvironmentDefaults} for the precedence.
+ */
 @Command(name = "lockstep-coordinator", mixinStandardHelpOptions = true, version = "Lockstep coordinator 0.1.0",
-        description = "Holds named barriers for Lockstep clients on other machines.",
-        sortOptions = false)
+        description = {"Holds named barriers for Lockstep clients on other machines.", "",
+                "Every option can also be set with the environment variable LOCKSTEP_<OPTION> (for example "
+                        + "LOCKSTEP_PORT, LOCKSTEP_MAX_FRAME_BYTES) or in the --config file (max-frame-bytes=...). "
+                        + "Precedence: command line, environment, config file, default."},
+        sortOptions = false, exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:stopped cleanly (SIGTERM, Ctrl-C)", "1:could not start (port in use, unreadable file)",
+                "2:invalid option or value"})
 public final class Main implements Callable<Integer> {
 
     private static final Logger log = LoggerFactory.getLogger(Main.class);
+
+    @Option(names = "--config", paramLabel = "FILE",
+            description = "A properties file of options (port=7777, ...); also LOCKSTEP_CONFIG.")
+    Path config;
 
     @Option(names = "--port", paramLabel = "PORT", defaultValue = "" + Protocol.DEFAULT_PORT,
             description = "TCP port of the barrier protocol; 0 picks a free one (default: ${DEFAULT-VALUE}).")
@@ -30,8 +48,37 @@ public final class Main implements Callable<Integer> {
             description = "Address to listen on (default: ${DEFAULT-VALUE}, every interface).")
     String bind;
 
+    @Option(names = "--session-lease", paramLabel = "MILLIS", defaultValue = "" + Protocol.DEFAULT_LEASE_MILLIS,
+            description = "How long a session outlives a cut connection when its client asks for no lease "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int sessionLease;
+
+    @Option(names = "--min-lease", paramLabel = "MILLIS", defaultValue = "500",
+            description = "Shortest lease granted (default: ${DEFAULT-VALUE}).")
+    int minLease;
+
+    @Option(names = "--max-lease", paramLabel = "MILLIS", defaultValue = "300000",
+            description = "Longest lease granted (default: ${DEFAULT-VALUE}).")
+    int maxLease;
+
+    @Option(names = "--auth-secret-file", paramLabel = "FILE",
+            description = "Require clients to prove they hold the shared secret in FILE (HMAC-SHA256 challenge; "
+                    + "the secret never crosses the wire). The secret may instead be given in LOCKSTEP_AUTH_SECRET; "
+                    + "never on the command line.")
+    Path authSecretFile;
+
+    @Option(names = "--tls-cert", paramLabel = "PEM", description = "Serve TLS with this certificate chain (PEM).")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "PEM", description = "The private key of --tls-cert (PKCS#8 PEM).")
+    Path tlsKey;
+
+    @Option(names = "--tls-client-ca", paramLabel = "PEM",
+            description = "Require client certificates signed by this CA (mutual TLS).")
+    Path tlsClientCa;
+
     @Option(names = "--max-frame-bytes", paramLabel = "BYTES", defaultValue = "" + Protocol.DEFAULT_MAX_FRAME_BYTES,
-            description = "Largest frame accepted or sent (default: ${DEFAULT-VALUE}).")
+            description = "Largest frame accepted (default: ${DEFAULT-VALUE}).")
     int maxFrameBytes;
 
     @Option(names = "--max-contribution-bytes", paramLabel = "BYTES",
@@ -43,51 +90,127 @@ public final class Main implements Callable<Integer> {
             description = "Most contribution bytes one barrier holds at once (default: ${DEFAULT-VALUE}).")
     long maxBarrierBytes;
 
-    @Option(names = "--session-lease", paramLabel = "MILLIS", defaultValue = "" + Protocol.DEFAULT_LEASE_MILLIS,
-            description = "How long a session outlives a cut connection when its client asks for no lease "
-                    + "(default: ${DEFAULT-VALUE} ms). Clients may ask for between --min-lease and --max-lease.")
-    int sessionLease;
+    @Option(names = "--max-barriers", paramLabel = "N", defaultValue = "" + BarrierCore.DEFAULT_MAX_BARRIERS,
+            description = "Most barriers held at once (default: ${DEFAULT-VALUE}).")
+    int maxBarriers;
 
-    @Option(names = "--min-lease", paramLabel = "MILLIS", defaultValue = "500",
-            description = "Shortest lease granted (default: ${DEFAULT-VALUE} ms).")
-    int minLease;
+    @Option(names = "--max-name-bytes", paramLabel = "BYTES", defaultValue = "" + Protocol.MAX_BARRIER_NAME_BYTES,
+            description = "Longest barrier name, in bytes of UTF-8 (default and most: ${DEFAULT-VALUE}).")
+    int maxNameBytes;
 
-    @Option(names = "--max-lease", paramLabel = "MILLIS", defaultValue = "300000",
-            description = "Longest lease granted (default: ${DEFAULT-VALUE} ms).")
-    int maxLease;
+    @Option(names = "--max-awaits-per-session", paramLabel = "N",
+            defaultValue = "" + BarrierCore.DEFAULT_MAX_AWAITS_PER_SESSION,
+            description = "Most awaits one client session may have outstanding (default: ${DEFAULT-VALUE}).")
+    int maxAwaitsPerSession;
+
+    @Option(names = "--max-connections", paramLabel = "N", defaultValue = "65536",
+            description = "Most connections at once (default: ${DEFAULT-VALUE}).")
+    int maxConnections;
+
+    @Option(names = "--max-connections-per-address", paramLabel = "N", defaultValue = "16384",
+            description = "Most connections at once from one remote address (default: ${DEFAULT-VALUE}).")
+    int maxConnectionsPerAddress;
+
+    @Option(names = "--handshake-timeout", paramLabel = "MILLIS", defaultValue = "" + ServerConfig.DEFAULT_HANDSHAKE_MILLIS,
+            description = "Time a new connection has to complete its handshake (default: ${DEFAULT-VALUE}).")
+    long handshakeTimeout;
 
     @Option(names = "--io-threads", paramLabel = "N", defaultValue = "" + ServerConfig.DEFAULT_IO_THREADS,
             description = "Event-loop threads (default: ${DEFAULT-VALUE}).")
     int ioThreads;
 
     private final CountDownLatch stopped = new CountDownLatch(1);
+    private final Map<String, String> env;
+
+    Main(Map<String, String> env) {
+        this.env = env;
+    }
 
     public static void main(String[] args) {
-        CommandLine cmd = new CommandLine(new Main());
+        System.exit(run(args, System.getenv()));
+    }
+
+    /** Parses and runs; returns the exit code. */
+    static int run(String[] args, Map<String, String> env) {
+        CommandLine cmd = new CommandLine(new Main(env));
         cmd.setParameterExceptionHandler((ex, a) -> {
             ex.getCommandLine().getErr().println("lockstep-coordinator: " + ex.getMessage());
             ex.getCommandLine().getErr().println("Try 'lockstep-coordinator --help'.");
             return 2;
         });
-        System.exit(cmd.execute(args));
+        try {
+            cmd.setDefaultValueProvider(new EnvironmentDefaults(env, configFile(args, env)));
+        } catch (IOException e) {
+            System.err.println("lockstep-coordinator: cannot read the config file: " + e.getMessage());
+            return 2;
+        }
+        return cmd.execute(args);
+    }
+
+    /** The config file named by --config (or --config=FILE), else by LOCKSTEP_CONFIG. */
+    private static Path configFile(String[] args, Map<String, String> env) {
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--config") && i + 1 < args.length) {
+                return Path.of(args[i + 1]);
+            }
+            if (args[i].startsWith("--config=")) {
+                return Path.of(args[i].substring("--config=".length()));
+            }
+        }
+        String fromEnv = env.get("LOCKSTEP_CONFIG");
+        return fromEnv == null || fromEnv.isBlank() ? null : Path.of(fromEnv);
+    }
+
+    /** The configuration the options describe; IllegalArgumentException names what is wrong. */
+    ServerConfig serverConfig() throws IOException {
+        ServerConfig c = new ServerConfig(bind, port, maxFrameBytes, ioThreads)
+                .withLimits(new BarrierCore.Limits(maxContributionBytes, maxBarrierBytes, maxBarriers, maxNameBytes,
+                        maxAwaitsPerSession))
+                .withSessions(new SessionPolicy(sessionLease, minLease, maxLease))
+                .withConnections(new ServerConfig.ConnectionLimits(maxConnections, maxConnectionsPerAddress,
+                        ServerConfig.ConnectionLimits.DEFAULT.maxUnacknowledged(),
+                        ServerConfig.ConnectionLimits.DEFAULT.maxPendingWriteBytes()))
+                .withHandshakeMillis(handshakeTimeout);
+        byte[] secret = null;
+        if (authSecretFile != null) {
+            secret = Files.readString(authSecretFile, StandardCharsets.UTF_8).strip().getBytes(StandardCharsets.UTF_8);
+        } else if (env.get("LOCKSTEP_AUTH_SECRET") != null && !env.get("LOCKSTEP_AUTH_SECRET").isBlank()) {
+            secret = env.get("LOCKSTEP_AUTH_SECRET").strip().getBytes(StandardCharsets.UTF_8);
+        }
+        if (secret != null) {
+            c = c.withAuthSecret(secret);
+        }
+        if (tlsCert != null || tlsKey != null || tlsClientCa != null) {
+            if (tlsCert == null || tlsKey == null) {
+                throw new IllegalArgumentException("TLS needs both --tls-cert and --tls-key");
+            }
+            for (Path p : new Path[]{tlsCert, tlsKey, tlsClientCa}) {
+                if (p != null && !Files.isReadable(p)) {
+                    throw new IllegalArgumentException("cannot read " + p);
+                }
+            }
+            c = c.withTls(new ServerConfig.TlsFiles(tlsCert, tlsKey, tlsClientCa));
+        }
+        return c;
     }
 
     @Override
     public Integer call() throws Exception {
         ServerConfig config;
         try {
-            config = new ServerConfig(bind, port, maxFrameBytes, ioThreads,
-                    new BarrierCore.Limits(maxContributionBytes, maxBarrierBytes),
-                    new SessionPolicy(sessionLease, minLease, maxLease), ServerConfig.DEFAULT_HANDSHAKE_MILLIS);
+            config = serverConfig();
         } catch (IllegalArgumentException e) {
             System.err.println("lockstep-coordinator: " + e.getMessage());
+            return 2;
+        } catch (IOException e) {
+            System.err.println("lockstep-coordinator: cannot read " + e.getMessage());
             return 2;
         }
         CoordinatorServer server = new CoordinatorServer(config);
         try {
             server.start();
         } catch (Exception e) {
-            System.err.println("lockstep-coordinator: cannot listen on " + bind + ":" + port + ": " + e.getMessage());
+            System.err.println("lockstep-coordinator: cannot start on " + bind + ":" + port + ": " + e.getMessage());
             return 1;
         }
         Runnable stop = () -> {

@@ -23,6 +23,16 @@ public enum ErrorCode {
     SHUTTING_DOWN(8, true),
     /** A request id of 0 (closes the connection), or one already in use by an outstanding await (answers it). */
     BAD_REQUEST_ID(9, false),
+    /** The coordinator requires authentication, and the connection sent something other than AUTH. */
+    AUTH_REQUIRED(10, true),
+    /** The AUTH answer does not prove knowledge of the shared secret. */
+    AUTH_FAILED(11, true),
+    /** The coordinator speaks only TLS, and the connection did not start a TLS handshake. */
+    TLS_REQUIRED(12, true),
+    /** The coordinator holds as many connections as it allows (in total, or from this address). */
+    TOO_MANY_CONNECTIONS(13, true),
+    /** The connection does not read what it is sent, and the coordinator will not hold more for it. */
+    SLOW_CONSUMER(14, true),
 
     /** A request argument out of range: empty or over-long name, parties below 1, a bad timeout. */
     INVALID_ARGUMENT(100, false),

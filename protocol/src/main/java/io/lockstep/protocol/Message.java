@@ -140,6 +140,45 @@ public sealed interface Message {
         }
     }
 
+    /**
+     * The answer to CHALLENGE: {@code HMAC-SHA256(secret, "LKST-AUTH-1" || nonce || UTF-8 client name)}, which
+     * proves the client holds the shared secret without sending it, and cannot be replayed on another connection.
+     */
+    record Auth(byte[] mac) implements Message {
+        @Override
+        public MessageType type() {
+            return MessageType.AUTH;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Auth a && Arrays.equals(a.mac, mac);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(mac);
+        }
+    }
+
+    /** The coordinator requires authentication: a fresh random nonce for the client to answer with AUTH. */
+    record Challenge(byte[] nonce) implements Message {
+        @Override
+        public MessageType type() {
+            return MessageType.CHALLENGE;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Challenge c && Arrays.equals(c.nonce, nonce);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(nonce);
+        }
+    }
+
     /** The answer to PING; acknowledges the counted frames the coordinator has received. */
     record Pong(long received) implements Message {
         @Override

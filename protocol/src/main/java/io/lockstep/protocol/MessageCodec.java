@@ -30,6 +30,7 @@ import java.util.List;
  * QUERY       0x08  u64 requestId, str barrier
  * PING        0x09  u64 received
  * GOODBYE     0x0A  (empty)
+ * AUTH        0x0B  bytes mac
  * WELCOME     0x81  u16 version, u64 sessionId, u32 maxFrameBytes, str coordinator, u32 leaseMillis,
  *                   u32 heartbeatMillis, u8 resumed, u64 received, str note
  * OK          0x82  u64 requestId
@@ -41,6 +42,7 @@ import java.util.List;
  * ERROR       0x87  u64 requestId, u16 code, str message
  * RELEASE_PART 0x88 u64 requestId, u32 n, n x (str party, bytes data)
  * PONG        0x89  u64 received
+ * CHALLENGE   0x8A  bytes nonce
  * </pre>
  *
  * Stateless and thread-safe.
@@ -153,6 +155,8 @@ public final class MessageCodec {
             case PING -> out.writeLong(((Message.Ping) m).received());
             case PONG -> out.writeLong(((Message.Pong) m).received());
             case GOODBYE -> out;
+            case AUTH -> writeBytes(out, ((Message.Auth) m).mac());
+            case CHALLENGE -> writeBytes(out, ((Message.Challenge) m).nonce());
         };
     }
 
@@ -233,6 +237,8 @@ public final class MessageCodec {
             case PING -> new Message.Ping(in.readLong());
             case PONG -> new Message.Pong(in.readLong());
             case GOODBYE -> new Message.Goodbye();
+            case AUTH -> new Message.Auth(readBytes(in));
+            case CHALLENGE -> new Message.Challenge(readBytes(in));
         };
     }
 

@@ -15,6 +15,7 @@ public enum MessageType {
     QUERY(0x08),
     PING(0x09),
     GOODBYE(0x0A),
+    AUTH(0x0B),
 
     WELCOME(0x81),
     OK(0x82),
@@ -24,7 +25,8 @@ public enum MessageType {
     STATUS(0x86),
     ERROR(0x87),
     RELEASE_PART(0x88),
-    PONG(0x89);
+    PONG(0x89),
+    CHALLENGE(0x8A);
 
     private static final MessageType[] BY_CODE = new MessageType[256];
 

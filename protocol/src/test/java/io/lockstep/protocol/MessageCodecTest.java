@@ -26,6 +26,8 @@ class MessageCodecTest {
             new Message.Ping(3),
             new Message.Pong(4),
             new Message.Goodbye(),
+            new Message.Auth(new byte[]{1, 2, 3}),
+            new Message.Challenge(new byte[32]),
             new Message.Declare(1, "game", 4),
             new Message.Await(2, "game", 2000, true, new byte[]{1, 2, 3}),
             new Message.Await(3, "game", Protocol.NO_TIMEOUT, false, new byte[0]),
@@ -66,6 +68,8 @@ class MessageCodecTest {
         assertEquals("00000009" + "09" + "0000000000000005", hex(new Message.Ping(5)));
         assertEquals("00000009" + "89" + "0000000000000005", hex(new Message.Pong(5)));
         assertEquals("00000001" + "0a", hex(new Message.Goodbye()));
+        assertEquals("00000007" + "0b" + "00000002" + "abcd", hex(new Message.Auth(new byte[]{(byte) 0xab, (byte) 0xcd})));
+        assertEquals("00000006" + "8a" + "00000001" + "ff", hex(new Message.Challenge(new byte[]{(byte) 0xff})));
         assertEquals("00000013" + "02" + "0000000000000001" + "0004" + "67616d65" + "00000004",
                 hex(new Message.Declare(1, "game", 4)));
         assertEquals("0000001f" + "03" + "0000000000000002" + "0004" + "67616d65" + "00000000000007d0" + "01"

@@ -41,13 +41,23 @@ public final class BarrierCore {
     /** Default limit on the contribution bytes one barrier holds at once (all its waiting parties together). */
     public static final long DEFAULT_MAX_BARRIER_BYTES = 64L * 1024 * 1024;
 
+    /** Default limit on the number of barriers held at once. */
+    public static final int DEFAULT_MAX_BARRIERS = 100_000;
+    /** Default limit on the awaits one session may have outstanding at once. */
+    public static final int DEFAULT_MAX_AWAITS_PER_SESSION = 4_096;
+
     /**
-     * Limits on exchanges; an arrival over either is rejected and breaks nothing.
+     * Limits on what clients may ask of the core; a request over one is rejected with {@code LIMIT_EXCEEDED} or
+     * {@code INVALID_ARGUMENT} and changes nothing (in particular, it breaks no barrier).
      *
      * @param maxContributionBytes largest contribution of one party
      * @param maxBarrierBytes      most contribution bytes one barrier holds at once
+     * @param maxBarriers          most barriers held at once
+     * @param maxNameBytes         longest barrier name, in bytes of UTF-8 (at most 256)
+     * @param maxAwaitsPerSession  most awaits one session may have outstanding at once
      */
-    public record Limits(int maxContributionBytes, long maxBarrierBytes) {
+    public record Limits(int maxContributionBytes, long maxBarrierBytes, int maxBarriers, int maxNameBytes,
+                         int maxAwaitsPerSession) {
         public static final Limits DEFAULT = new Limits(Protocol.DEFAULT_MAX_CONTRIBUTION_BYTES,
                 DEFAULT_MAX_BARRIER_BYTES);
 
@@ -56,6 +66,18 @@ public final class BarrierCore {
                 throw new IllegalArgumentException("contribution limit " + maxContributionBytes
                         + " must be at least 0 and at most the barrier limit " + maxBarrierBytes);
             }
+            if (maxBarriers < 1 || maxAwaitsPerSession < 1) {
+                throw new IllegalArgumentException("max barriers and max awaits per session must be at least 1");
+            }
+            if (maxNameBytes < 1 || maxNameBytes > Protocol.MAX_BARRIER_NAME_BYTES) {
+                throw new IllegalArgumentException("max name bytes must be 1.." + Protocol.MAX_BARRIER_NAME_BYTES
+                        + ", was " + maxNameBytes);
+            }
+        }
+
+        public Limits(int maxContributionBytes, long maxBarrierBytes) {
+            this(maxContributionBytes, maxBarrierBytes, DEFAULT_MAX_BARRIERS, Protocol.MAX_BARRIER_NAME_BYTES,
+                    DEFAULT_MAX_AWAITS_PER_SESSION);
         }
     }
 
@@ -247,7 +269,7 @@ public final class BarrierCore {
         if (s == null) {
             return;
         }
-        String invalid = checkName(c.barrier());
+        String invalid = checkName(c.barrier(), limits.maxNameBytes());
         if (invalid == null && c.parties() < 1) {
             invalid = "parties must be at least 1, was " + c.parties();
         }
@@ -257,6 +279,11 @@ public final class BarrierCore {
         }
         Barrier b = barriers.get(c.barrier());
         if (b == null) {
+            if (barriers.size() >= limits.maxBarriers()) {
+                reply(s, new Effect.Rejected(s.id, c.requestId(), ErrorCode.LIMIT_EXCEEDED, "the coordinator holds "
+                        + barriers.size() + " barriers, its limit; '" + c.barrier() + "' cannot be created"));
+                return;
+            }
             b = new Barrier(c.barrier(), c.parties());
             barriers.put(b.name, b);
         } else if (b.parties != c.parties()) {
@@ -337,6 +364,11 @@ public final class BarrierCore {
         if (s.awaits.containsKey(c.requestId())) {
             reply(s, new Effect.Rejected(s.id, c.requestId(), ErrorCode.BAD_REQUEST_ID,
                     "request id " + c.requestId() + " is already in use by an await of this session"));
+            return;
+        }
+        if (s.awaits.size() >= limits.maxAwaitsPerSession()) {
+            reply(s, new Effect.Rejected(s.id, c.requestId(), ErrorCode.LIMIT_EXCEEDED, "this session already has "
+                    + s.awaits.size() + " awaits outstanding, its limit"));
             return;
         }
         int size = c.contribution().length;
@@ -520,13 +552,13 @@ public final class BarrierCore {
     }
 
     /** Null when {@code name} is a valid barrier name, else what is wrong with it. */
-    static String checkName(String name) {
+    static String checkName(String name, int maxBytes) {
         int n = name.getBytes(StandardCharsets.UTF_8).length;
         if (n == 0) {
             return "barrier name must not be empty";
         }
-        if (n > Protocol.MAX_BARRIER_NAME_BYTES) {
-            return "barrier name is " + n + " bytes of UTF-8; the limit is " + Protocol.MAX_BARRIER_NAME_BYTES;
+        if (n > maxBytes) {
+            return "barrier name is " + n + " bytes of UTF-8; the limit is " + maxBytes;
         }
         return null;
     }

@@ -1,6 +1,7 @@
 package io.lockstep.coordinator.server;
 
 import io.lockstep.coordinator.core.Command;
+import io.lockstep.protocol.Authentication;
 import io.lockstep.protocol.ErrorCode;
 import io.lockstep.protocol.Message;
 import io.lockstep.protocol.Protocol;
@@ -16,7 +17,10 @@ import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import javax.net.ssl.SSLException;
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 import java.util.function.LongFunction;
@@ -39,25 +43,42 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
     private final SessionPolicy policy;
     private final int maxFrameBytes;
     private final long handshakeMillis;
+    private final byte[] authSecret;
+    private final ConnectionLimiter limiter;
+    private final RateLimitedLog warnings;
     private Link link;
+    private InetAddress admitted;
     private boolean helloSeen;
+    /** While authentication is required and pending: the HELLO waiting for its AUTH, and the nonce sent. */
+    private Message.Hello unauthenticated;
+    private byte[] nonce;
     private String clientName;
     private ScheduledFuture<?> handshakeDeadline;
     private CloseReason closeReason = CloseReason.CLOSED;
 
-    ConnectionHandler(CoreDriver driver, SessionPolicy policy, int maxFrameBytes, long handshakeMillis) {
+    ConnectionHandler(CoreDriver driver, ServerConfig config, ConnectionLimiter limiter, RateLimitedLog warnings) {
         this.driver = driver;
-        this.policy = policy;
-        this.maxFrameBytes = maxFrameBytes;
-        this.handshakeMillis = handshakeMillis;
+        this.policy = config.sessions();
+        this.maxFrameBytes = config.maxFrameBytes();
+        this.handshakeMillis = config.handshakeMillis();
+        this.authSecret = config.authSecret();
+        this.limiter = limiter;
+        this.warnings = warnings;
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         link = new Link(ctx.channel());
+        InetAddress remote = ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress();
+        String refused = limiter.tryAcquire(remote);
+        if (refused != null) {
+            fail(ctx, ErrorCode.TOO_MANY_CONNECTIONS, refused);
+            return;
+        }
+        admitted = remote;
         handshakeDeadline = ctx.executor().schedule(() -> {
-            if (!helloSeen) {
-                fail(ctx, ErrorCode.HANDSHAKE_REQUIRED, "no HELLO within " + handshakeMillis + " ms");
+            if (!helloSeen || unauthenticated != null) {
+                fail(ctx, ErrorCode.HANDSHAKE_REQUIRED, "no complete handshake within " + handshakeMillis + " ms");
             }
         }, handshakeMillis, TimeUnit.MILLISECONDS);
         ctx.fireChannelActive();
@@ -76,6 +97,15 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
             fail(ctx, ErrorCode.HANDSHAKE_REQUIRED, "the first frame must be HELLO, got " + msg.type());
             return;
         }
+        if (unauthenticated != null) {
+            if (msg instanceof Message.Auth auth) {
+                authenticate(ctx, auth);
+            } else {
+                fail(ctx, ErrorCode.AUTH_REQUIRED, "authenticate first: answer the CHALLENGE with AUTH, not "
+                        + msg.type());
+            }
+            return;
+        }
         switch (msg.type()) {
             case PING -> driver.ping(link, ((Message.Ping) msg).received());
             case GOODBYE -> {
@@ -91,7 +121,8 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
                 }
                 driver.request(link, toCommand(r));
             }
-            case HELLO, WELCOME, OK, RELEASED, FAILED, RUN_ACTION, STATUS, ERROR, RELEASE_PART, PONG ->
+            case AUTH -> fail(ctx, ErrorCode.UNKNOWN_TYPE, "AUTH without a CHALLENGE");
+            case HELLO, WELCOME, OK, RELEASED, FAILED, RUN_ACTION, STATUS, ERROR, RELEASE_PART, PONG, CHALLENGE ->
                     fail(ctx, ErrorCode.UNKNOWN_TYPE, msg.type() + " is sent by the coordinator, not to it");
         }
     }
@@ -114,8 +145,8 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
             case ABORT -> s -> new Command.Abort(s, r.requestId(), ((Message.Abort) r).barrier());
             case RESET -> s -> new Command.Reset(s, r.requestId(), ((Message.Reset) r).barrier());
             case QUERY -> s -> new Command.Query(s, r.requestId(), ((Message.Query) r).barrier());
-            case HELLO, PING, GOODBYE, WELCOME, OK, RELEASED, FAILED, RUN_ACTION, STATUS, ERROR, RELEASE_PART, PONG ->
-                    throw new AssertionError(r.type() + " is not a request");
+            case HELLO, PING, GOODBYE, AUTH, WELCOME, OK, RELEASED, FAILED, RUN_ACTION, STATUS, ERROR, RELEASE_PART,
+                 PONG, CHALLENGE -> throw new AssertionError(r.type() + " is not a request");
         };
     }
 
@@ -142,6 +173,27 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
         }
         helloSeen = true;
         clientName = hello.clientName();
+        if (authSecret != null) {
+            unauthenticated = hello;
+            nonce = Authentication.nonce();
+            ctx.writeAndFlush(new Message.Challenge(nonce));
+            return;
+        }
+        admit(ctx, hello);
+    }
+
+    private void authenticate(ChannelHandlerContext ctx, Message.Auth auth) {
+        Message.Hello hello = unauthenticated;
+        if (!Authentication.verify(authSecret, nonce, hello.clientName(), auth.mac())) {
+            fail(ctx, ErrorCode.AUTH_FAILED, "authentication failed: the client does not hold this coordinator's "
+                    + "shared secret");
+            return;
+        }
+        unauthenticated = null;
+        admit(ctx, hello);
+    }
+
+    private void admit(ChannelHandlerContext ctx, Message.Hello hello) {
         handshakeDeadline.cancel(false);
         // From now on the client pings every heartbeat; three heartbeats of silence mean the connection is dead.
         int heartbeat = policy.heartbeatFor(policy.grant(hello.leaseMillis()));
@@ -166,7 +218,10 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
         if (handshakeDeadline != null) {
             handshakeDeadline.cancel(false);
         }
-        if (helloSeen && closeReason != CloseReason.GOODBYE) {
+        if (admitted != null) {
+            limiter.release(admitted);
+        }
+        if (helloSeen && unauthenticated == null && closeReason != CloseReason.GOODBYE) {
             driver.channelClosed(link, switch (closeReason) {
                 case CLOSED -> "its connection closed";
                 case SILENT -> "its connection went silent";
@@ -184,6 +239,10 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
             fail(ctx, p.code(), p.getMessage());
         } else if (c instanceof TooLongFrameException) {
             fail(ctx, ErrorCode.FRAME_TOO_LARGE, "frame exceeds the maximum of " + maxFrameBytes + " bytes");
+        } else if (c instanceof SSLException) {
+            closeReason = CloseReason.PROTOCOL_ERROR;
+            warnings.warn("closing connection from {}: TLS failed: {}", ctx.channel().remoteAddress(), c.getMessage());
+            ctx.close();
         } else if (c instanceof IOException) {
             log.debug("connection {} failed: {}", ctx.channel().remoteAddress(), c.toString());
             ctx.close();
@@ -198,7 +257,7 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
             return; // one error frame per connection; the rest of its bytes are ignored
         }
         closeReason = CloseReason.PROTOCOL_ERROR;
-        log.warn("closing connection from {}{}: {} {}", ctx.channel().remoteAddress(),
+        warnings.warn("closing connection from {}{}: {} {}", ctx.channel().remoteAddress(),
                 clientName == null ? "" : " ('" + clientName + "')", code, message);
         ctx.channel().config().setAutoRead(false);
         ctx.writeAndFlush(new Message.Error(0, code, message)).addListener(ChannelFutureListener.CLOSE);

@@ -8,6 +8,7 @@ import io.netty.channel.EventLoopGroup;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import javax.net.ssl.SSLException;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -36,13 +37,20 @@ public final class CoordinatorServer implements AutoCloseable {
     }
 
     /** Binds and starts serving. Returns the bound address (the real port when the config asks for 0). */
-    public InetSocketAddress start() throws InterruptedException {
+    public InetSocketAddress start() throws InterruptedException, SSLException {
         Transport transport = Transport.best();
         group = transport.newGroup(config.ioThreads(), "lockstep-io");
         long origin = System.nanoTime();
         String name = "lockstep-coordinator@" + ProcessHandle.current().pid();
         driver = new CoreDriver(group.next(), () -> (System.nanoTime() - origin) / 1_000_000, config.limits(),
-                config.sessions(), name, config.maxFrameBytes());
+                config.sessions(), config.connections(), name, config.maxFrameBytes());
+        CoordinatorInitializer initializer;
+        try {
+            initializer = new CoordinatorInitializer(driver, config);
+        } catch (SSLException | RuntimeException e) {
+            group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            throw e;
+        }
         ServerBootstrap b = new ServerBootstrap()
                 .group(group)
                 .channel(transport.serverChannel())
@@ -50,7 +58,7 @@ public final class CoordinatorServer implements AutoCloseable {
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
-                .childHandler(new CoordinatorInitializer(driver, config));
+                .childHandler(initializer);
         try {
             serverChannel = b.bind(config.bindHost(), config.port()).sync().channel();
         } catch (RuntimeException | InterruptedException e) {
@@ -58,8 +66,10 @@ public final class CoordinatorServer implements AutoCloseable {
             throw e;
         }
         InetSocketAddress bound = (InetSocketAddress) serverChannel.localAddress();
-        log.info("listening on {}:{} ({} transport, max frame {} bytes)", config.bindHost(), bound.getPort(),
-                transport.name().toLowerCase(), config.maxFrameBytes());
+        log.info("listening on {}:{} ({} transport{}{})", config.bindHost(), bound.getPort(),
+                transport.name().toLowerCase(), config.tls() != null ? (config.tls().clientCa() != null
+                        ? ", mutual TLS" : ", TLS") : ", plaintext",
+                config.authSecret() != null ? ", shared-secret authentication" : "");
         return bound;
     }
 

@@ -50,6 +50,7 @@ public final class CoreDriver {
     private final EventExecutor executor;
     private final LongSupplier clockMillis;
     private final SessionPolicy policy;
+    private final ServerConfig.ConnectionLimits connectionLimits;
     private final String coordinatorName;
     private final int maxFrameBytes;
     private final Instant startedAt = Instant.now();
@@ -69,8 +70,10 @@ public final class CoreDriver {
     private boolean shutDown;
 
     public CoreDriver(EventExecutor executor, LongSupplier clockMillis, BarrierCore.Limits limits,
-                      SessionPolicy policy, String coordinatorName, int maxFrameBytes) {
+                      SessionPolicy policy, ServerConfig.ConnectionLimits connectionLimits, String coordinatorName,
+                      int maxFrameBytes) {
         this.core = new BarrierCore(limits);
+        this.connectionLimits = connectionLimits;
         this.executor = executor;
         this.clockMillis = clockMillis;
         this.policy = policy;
@@ -296,6 +299,7 @@ public final class CoreDriver {
             }
             if (written) {
                 toFlush.add(s.channel);
+                guardAgainstSlowConsumer(s);
             }
         } else if (effect instanceof Effect.Broken b) {
             log.info("{}", b.reason().message());
@@ -308,6 +312,26 @@ public final class CoreDriver {
         } else if (effect instanceof Effect.Tripped t) {
             log.debug("barrier '{}' generation {} released {} parties after {} ms", t.barrier(), t.generation(),
                     t.parties(), t.roundMillis());
+        }
+    }
+
+    /**
+     * A client that does not read (or never acknowledges) would make the coordinator hold ever more for it. Past
+     * the limits its connection is closed; the session then has its lease to come back and catch up, else it is
+     * lost like any other silent party.
+     */
+    private void guardAgainstSlowConsumer(ServerSession s) {
+        Channel ch = s.channel;
+        io.netty.channel.ChannelOutboundBuffer pending = ch.unsafe().outboundBuffer();
+        long queued = pending == null ? 0 : pending.totalPendingWriteBytes();
+        if (queued > connectionLimits.maxPendingWriteBytes() || s.outbox.size() > connectionLimits.maxUnacknowledged()) {
+            log.warn("closing connection of session {} ('{}') from {}: {} bytes unread, {} frames unacknowledged",
+                    s.id, s.clientName, ch.remoteAddress(), queued, s.outbox.size());
+            ch.writeAndFlush(new Message.Error(0, ErrorCode.SLOW_CONSUMER, "the connection does not read what it is "
+                    + "sent")).addListener(ChannelFutureListener.CLOSE);
+            if (s.outbox.size() > connectionLimits.maxUnacknowledged()) {
+                endSession(s, "it did not acknowledge " + s.outbox.size() + " answers");
+            }
         }
     }
 

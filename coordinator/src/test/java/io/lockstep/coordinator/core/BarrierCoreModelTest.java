@@ -31,7 +31,7 @@ class BarrierCoreModelTest {
     private static final int SEEDS = Integer.getInteger("lockstep.model.seeds", 3000);
     private static final int STEPS = 250;
     private static final String[] NAMES = {"a", "b", "a", "c", "a#2"};
-    private static final String[] BARRIERS = {"x", "y"};
+    private static final String[] BARRIERS = {"x", "y", "z", "zz"};
     private static final long[] TIMEOUTS = {-1, -1, -1, 0, 3, 10, 25};
     private static final long[] LEASES = {4, 12, 30};
 
@@ -51,7 +51,7 @@ class BarrierCoreModelTest {
         // A generator that never produced some outcome would leave it untested; fail instead.
         for (String kind : List.of("Ok", "Rejected", "Released", "Failed", "RunAction", "Status", "Tripped", "Broken",
                 "SessionExpired", "TIMEOUT", "INTERRUPTED", "ABORT", "RESET", "LOST_PARTY", "ACTION_FAILED",
-                "SHUTDOWN", "exchange")) {
+                "SHUTDOWN", "exchange", "LIMIT_EXCEEDED", "INVALID_ARGUMENT")) {
             assertTrue(seen.getOrDefault(kind, 0) > 0, "no " + kind + " in " + SEEDS + " seeds: " + seen);
         }
     }
@@ -59,13 +59,14 @@ class BarrierCoreModelTest {
     private void run(long seed) {
         Random rnd = new Random(seed);
         // Tiny limits, so that contributions over them (3 bytes) and full barriers happen often.
-        BarrierCore.Limits limits = new BarrierCore.Limits(2, 4);
+        BarrierCore.Limits limits = new BarrierCore.Limits(2, 4, 2, 1, 3);
         BarrierCore core = new BarrierCore(limits);
         ReferenceModel model = new ReferenceModel(limits);
         Map<String, Integer> partiesOf = new HashMap<>();
         for (String b : BARRIERS) {
             partiesOf.put(b, 1 + rnd.nextInt(3));
         }
+        // (At most 2 barriers, names of 1 byte, 3 awaits a session: "zz" is too long, a third barrier too many.)
         List<Long> open = new ArrayList<>();
         long nextSession = 1;
         long nextRequest = 1;
@@ -118,6 +119,9 @@ class BarrierCoreModelTest {
                     }
                     if (e instanceof Effect.Released r && !r.contributions().isEmpty()) {
                         seen.merge("exchange", 1, Integer::sum);
+                    }
+                    if (e instanceof Effect.Rejected r) {
+                        seen.merge(r.code().name(), 1, Integer::sum);
                     }
                 }
                 for (Effect e : fromCore) {

@@ -22,8 +22,10 @@ final class ReferenceModel {
 
     final int maxContribution;
     final long maxBarrier;
+    final BarrierCore.Limits limits;
 
     ReferenceModel(BarrierCore.Limits limits) {
+        this.limits = limits;
         this.maxContribution = limits.maxContributionBytes();
         this.maxBarrier = limits.maxBarrierBytes();
     }
@@ -123,11 +125,15 @@ final class ReferenceModel {
             return;
         }
         int bytes = d.barrier().getBytes(StandardCharsets.UTF_8).length;
-        if (bytes == 0 || bytes > 256 || d.parties() < 1) {
+        if (bytes == 0 || bytes > limits.maxNameBytes() || d.parties() < 1) {
             out.add(new Effect.Rejected(d.session(), d.requestId(), ErrorCode.INVALID_ARGUMENT, "?"));
             return;
         }
         B b = barriers.get(d.barrier());
+        if (b == null && barriers.size() >= limits.maxBarriers()) {
+            out.add(new Effect.Rejected(d.session(), d.requestId(), ErrorCode.LIMIT_EXCEEDED, "?"));
+            return;
+        }
         if (b == null) {
             b = new B();
             b.name = d.barrier();
@@ -161,6 +167,11 @@ final class ReferenceModel {
                 out.add(new Effect.Rejected(a.session(), a.requestId(), ErrorCode.BAD_REQUEST_ID, "?"));
                 return;
             }
+        }
+        long mine = outstanding.stream().filter(o -> o.session == a.session()).count();
+        if (mine >= limits.maxAwaitsPerSession()) {
+            out.add(new Effect.Rejected(a.session(), a.requestId(), ErrorCode.LIMIT_EXCEEDED, "?"));
+            return;
         }
         long held = 0;
         for (W o : b.arrived) {
