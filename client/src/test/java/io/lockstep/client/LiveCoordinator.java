@@ -28,7 +28,7 @@ final class LiveCoordinator implements AutoCloseable {
         server = new CoordinatorServer(config);
         try {
             address = "127.0.0.1:" + server.start().getPort();
-        } catch (InterruptedException e) {
+        } catch (InterruptedException | javax.net.ssl.SSLException e) {
             throw new IllegalStateException(e);
         }
     }

@@ -53,7 +53,7 @@ class SessionResumeTest {
         }
     }
 
-    private void startCoordinator() throws InterruptedException {
+    private void startCoordinator() throws Exception {
         coordinator = new CoordinatorServer(new ServerConfig("127.0.0.1", port, 1 << 20, 1).withSessions(SHORT_LEASES));
         port = coordinator.start().getPort();
     }
