@@ -163,23 +163,21 @@ public final class Main implements Callable<Integer> {
 
     /** The configuration the options describe; IllegalArgumentException names what is wrong. */
     ServerConfig serverConfig() throws IOException {
-        ServerConfig c = new ServerConfig(bind, port, maxFrameBytes, ioThreads)
-                .withLimits(new BarrierCore.Limits(maxContributionBytes, maxBarrierBytes, maxBarriers, maxNameBytes,
-                        maxAwaitsPerSession))
-                .withSessions(new SessionPolicy(sessionLease, minLease, maxLease))
-                .withConnections(new ServerConfig.ConnectionLimits(maxConnections, maxConnectionsPerAddress,
-                        ServerConfig.ConnectionLimits.DEFAULT.maxUnacknowledged(),
-                        ServerConfig.ConnectionLimits.DEFAULT.maxPendingWriteBytes()))
-                .withHandshakeMillis(handshakeTimeout);
         byte[] secret = null;
         if (authSecretFile != null) {
             secret = Files.readString(authSecretFile, StandardCharsets.UTF_8).strip().getBytes(StandardCharsets.UTF_8);
         } else if (env.get("LOCKSTEP_AUTH_SECRET") != null && !env.get("LOCKSTEP_AUTH_SECRET").isBlank()) {
             secret = env.get("LOCKSTEP_AUTH_SECRET").strip().getBytes(StandardCharsets.UTF_8);
         }
-        if (secret != null) {
-            c = c.withAuthSecret(secret);
-        }
+        // One construction with every value, so that the checks see the whole configuration at once.
+        ServerConfig c = new ServerConfig(bind, port, maxFrameBytes, ioThreads,
+                new BarrierCore.Limits(maxContributionBytes, maxBarrierBytes, maxBarriers, maxNameBytes,
+                        maxAwaitsPerSession),
+                new SessionPolicy(sessionLease, minLease, maxLease),
+                new ServerConfig.ConnectionLimits(maxConnections, maxConnectionsPerAddress,
+                        ServerConfig.ConnectionLimits.DEFAULT.maxUnacknowledged(),
+                        ServerConfig.ConnectionLimits.DEFAULT.maxPendingWriteBytes()),
+                handshakeTimeout, secret, null);
         if (tlsCert != null || tlsKey != null || tlsClientCa != null) {
             if (tlsCert == null || tlsKey == null) {
                 throw new IllegalArgumentException("TLS needs both --tls-cert and --tls-key");

@@ -1,0 +1,205 @@
+package io.lockstep.coordinator.server;
+
+import io.lockstep.coordinator.core.BarrierCore;
+import io.lockstep.protocol.ErrorCode;
+import io.lockstep.protocol.Message;
+import io.lockstep.protocol.Protocol;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Each limit: hit it, get the documented error, and a well-behaved peer (on its own connection, with a long lease)
+ * keeps passing its barrier before and after.
+ */
+class LimitsTest {
+
+    private CoordinatorServer server;
+    private InetSocketAddress address;
+    private RawPeer good;
+    private long goodRequests;
+    private final List<RawPeer> peers = new ArrayList<>();
+
+    private void start(ServerConfig config) throws Exception {
+        server = new CoordinatorServer(config);
+        address = server.start();
+        good = new RawPeer(address);
+        good.send(new Message.Hello(Protocol.MAGIC, Protocol.VERSION, "good", 60_000, 0, 0));
+        assertInstanceOf(Message.Welcome.class, good.read());
+        good.send(new Message.Declare(++goodRequests, "solo", 1));
+        assertInstanceOf(Message.Ok.class, good.read());
+    }
+
+    private RawPeer peer() throws IOException {
+        RawPeer p = new RawPeer(address);
+        peers.add(p);
+        return p;
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        good.send(new Message.Await(++goodRequests, "solo", -1, false, new byte[0]));
+        assertInstanceOf(Message.Released.class, good.read(), "the well-behaved peer is still served");
+        good.close();
+        for (RawPeer p : peers) {
+            p.close();
+        }
+        server.stop("test finished");
+    }
+
+    private static ServerConfig base() {
+        return ServerConfig.ephemeralLoopback();
+    }
+
+    private static Message.Error error(RawPeer p) throws IOException {
+        Message m = p.read();
+        assertInstanceOf(Message.Error.class, m, "expected an ERROR, got " + m);
+        return (Message.Error) m;
+    }
+
+    @Test
+    void maximumFrameSize() throws Exception {
+        start(new ServerConfig("127.0.0.1", 0, 2048, 1, new BarrierCore.Limits(1000, 1 << 20), SessionPolicy.DEFAULT,
+                ServerConfig.ConnectionLimits.DEFAULT, ServerConfig.DEFAULT_HANDSHAKE_MILLIS, null, null));
+        RawPeer p = peer();
+        p.handshake("big");
+        p.sendBytes(HexFormat.of().parseHex("00000c0003")); // announces 3072 bytes
+        Message.Error e = error(p);
+        assertEquals(ErrorCode.FRAME_TOO_LARGE, e.code());
+        assertTrue(e.message().contains("2048"), e.message());
+        assertTrue(p.closedByPeer());
+    }
+
+    @Test
+    void maximumNameLength() throws Exception {
+        start(base().withLimits(new BarrierCore.Limits(1024, 1 << 20, 100, 8, 100)));
+        RawPeer p = peer();
+        p.handshake("long");
+        p.send(new Message.Declare(1, "123456789", 1));
+        Message.Error e = error(p);
+        assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
+        assertEquals("barrier name is 9 bytes of UTF-8; the limit is 8", e.message());
+        p.send(new Message.Declare(2, "12345678", 1));
+        assertInstanceOf(Message.Ok.class, p.read(), "the connection is still usable");
+    }
+
+    @Test
+    void maximumBarriers() throws Exception {
+        start(base().withLimits(new BarrierCore.Limits(1024, 1 << 20, 2, 256, 100)));
+        RawPeer p = peer(); // "solo" of the good peer is the first barrier
+        p.handshake("many");
+        p.send(new Message.Declare(1, "second", 1));
+        assertInstanceOf(Message.Ok.class, p.read());
+        p.send(new Message.Declare(2, "third", 1));
+        Message.Error e = error(p);
+        assertEquals(ErrorCode.LIMIT_EXCEEDED, e.code());
+        assertTrue(e.message().contains("holds 2 barriers, its limit"), e.message());
+    }
+
+    @Test
+    void maximumAwaitsPerSession() throws Exception {
+        start(base().withLimits(new BarrierCore.Limits(1024, 1 << 20, 100, 256, 2)));
+        RawPeer p = peer();
+        p.handshake("greedy");
+        p.send(new Message.Declare(1, "wide", 10));
+        assertInstanceOf(Message.Ok.class, p.read());
+        p.send(new Message.Await(2, "wide", -1, false, new byte[0]));
+        p.send(new Message.Await(3, "wide", -1, false, new byte[0]));
+        p.send(new Message.Await(4, "wide", -1, false, new byte[0]));
+        Message.Error e = error(p);
+        assertEquals(4, e.requestId());
+        assertEquals(ErrorCode.LIMIT_EXCEEDED, e.code());
+        assertTrue(e.message().contains("2 awaits outstanding"), e.message());
+    }
+
+    @Test
+    void maximumConnectionsInTotal() throws Exception {
+        start(base().withConnections(new ServerConfig.ConnectionLimits(3, 100, 1000, 1 << 20)));
+        RawPeer a = peer();
+        a.handshake("a");
+        RawPeer b = peer();
+        b.handshake("b");
+        RawPeer c = peer();
+        Message.Error e = error(c);
+        assertEquals(ErrorCode.TOO_MANY_CONNECTIONS, e.code());
+        assertTrue(e.message().contains("3 connections, its limit"), e.message());
+        assertTrue(c.closedByPeer());
+    }
+
+    @Test
+    void maximumConnectionsPerAddress() throws Exception {
+        start(base().withConnections(new ServerConfig.ConnectionLimits(100, 2, 1000, 1 << 20)));
+        RawPeer a = peer();
+        a.handshake("a");
+        RawPeer b = peer();
+        Message.Error e = error(b);
+        assertEquals(ErrorCode.TOO_MANY_CONNECTIONS, e.code());
+        assertTrue(e.message().contains("from 127.0.0.1, the limit per address"), e.message());
+        a.close();
+        long end = System.nanoTime() + 5_000_000_000L;
+        Message m = null;
+        while (System.nanoTime() < end) { // once a's connection is gone, its place is free again
+            try (RawPeer attempt = new RawPeer(address)) {
+                attempt.send(new Message.Hello("later"));
+                m = attempt.read();
+                if (m instanceof Message.Welcome) {
+                    break;
+                }
+            } catch (IOException ignored) {
+                // closed: still full
+            }
+            Thread.sleep(20);
+        }
+        assertInstanceOf(Message.Welcome.class, m);
+    }
+
+    @Test
+    void handshakeDeadline() throws Exception {
+        start(base().withHandshakeMillis(300));
+        RawPeer p = peer();
+        long start = System.nanoTime();
+        Message.Error e = error(p); // it says nothing at all
+        assertEquals(ErrorCode.HANDSHAKE_REQUIRED, e.code());
+        assertTrue((System.nanoTime() - start) / 1_000_000 >= 250, "not before the deadline");
+        assertTrue(p.closedByPeer());
+    }
+
+    @Test
+    void idleTimeoutAfterTheHandshake() throws Exception {
+        start(base().withSessions(new SessionPolicy(10_000, 200, 300_000)));
+        RawPeer p = peer();
+        p.send(new Message.Hello(Protocol.MAGIC, Protocol.VERSION, "quiet", 400, 0, 0));
+        Message.Welcome w = (Message.Welcome) p.read();
+        assertEquals(100, w.heartbeatMillis());
+        long start = System.nanoTime();
+        assertTrue(p.closedByPeer(), "a connection that sends no heartbeat is closed"); // blocks until closed
+        long after = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(after >= 250 && after < 3_000, "closed after three heartbeats of silence, took " + after + " ms");
+    }
+
+    @Test
+    void aClientThatNeverAcknowledgesIsCutOff() throws Exception {
+        start(base().withConnections(new ServerConfig.ConnectionLimits(100, 100, 5, 1 << 20)));
+        RawPeer p = peer();
+        p.handshake("deaf");
+        p.send(new Message.Declare(1, "q", 1));
+        for (int i = 2; i < 12; i++) {
+            p.send(new Message.Query(i, "q")); // answers pile up: it never PINGs its acknowledgements
+        }
+        Message m;
+        do {
+            m = p.read();
+        } while (!(m instanceof Message.Error e && e.requestId() == 0));
+        assertEquals(ErrorCode.SLOW_CONSUMER, ((Message.Error) m).code());
+        assertTrue(p.closedByPeer());
+    }
+}
