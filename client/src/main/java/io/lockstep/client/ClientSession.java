@@ -403,9 +403,9 @@ final class ClientSession {
         switch (msg.type()) {
             case CHALLENGE -> {
                 if (authSecret == null) {
-                    String why = "coordinator " + address + " requires authentication: give this client its shared "
-                            + "secret (LockstepClient.Builder.authSecret)";
-                    log.warn("{}", why);
+                    String why = "coordinator " + address + " requires authentication, and this client has no "
+                            + "shared secret to answer with";
+                    log.debug("{}", why);
                     closedReason = sessionId == 0 ? why : closedReason;
                     ch.close();
                     return;

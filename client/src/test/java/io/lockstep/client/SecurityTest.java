@@ -67,7 +67,8 @@ class SecurityTest {
 
         IOException none = assertThrows(IOException.class, () -> connect(LockstepClient.builder()
                 .address(coord.address).clientName("none")));
-        assertTrue(none.getMessage().contains("requires authentication"), none.getMessage());
+        assertTrue(none.getMessage().contains("requires authentication, and this client has no shared secret"),
+                none.getMessage());
     }
 
     @Test

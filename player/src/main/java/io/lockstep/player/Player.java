@@ -10,6 +10,7 @@ import picocli.CommandLine.Option;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -71,6 +72,26 @@ public final class Player implements Callable<Integer> {
                     + "${DEFAULT-VALUE}); the error then names who had not arrived.")
     Duration waitTimeout;
 
+    @Option(names = "--session-lease", paramLabel = "DURATION", converter = DurationConverter.class,
+            description = "How long this player's session survives a network cut (default: the coordinator's).")
+    Duration sessionLease;
+
+    @Option(names = "--auth-secret-file", paramLabel = "FILE",
+            description = "The coordinator's shared secret, if it requires one (or $LOCKSTEP_AUTH_SECRET).")
+    Path authSecretFile;
+
+    @Option(names = "--tls", description = "Connect with TLS, trusting the JVM's default CAs (or --tls-ca).")
+    boolean tls;
+
+    @Option(names = "--tls-ca", paramLabel = "PEM", description = "Connect with TLS, trusting this CA.")
+    Path tlsCa;
+
+    @Option(names = "--tls-cert", paramLabel = "PEM", description = "This player's certificate, for mutual TLS.")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", paramLabel = "PEM", description = "The PKCS#8 key of --tls-cert.")
+    Path tlsKey;
+
     @Option(names = "--no-barrier", description = "Play the seed's first program: no waiting, no coordinator.")
     boolean noBarrier;
 
@@ -106,7 +127,14 @@ public final class Player implements Callable<Integer> {
         }
         // Join before playing: a coordinator that cannot be reached, or a barrier declared with another number of
         // players, is reported now rather than after the rounds.
-        try (LockstepClient client = LockstepClient.builder().address(coordinator).clientName(name).connect()) {
+        LockstepClient.Builder builder;
+        try {
+            builder = clientBuilder();
+        } catch (IOException | IllegalArgumentException e) {
+            System.err.println(name + ": " + e.getMessage());
+            return 2;
+        }
+        try (LockstepClient client = builder.connect()) {
             DistributedBarrier barrier = client.barrier(barrierName, players);
             List<Integer> scores = play();
             say(name + " finished playing and is waiting for others.");
@@ -130,6 +158,29 @@ public final class Player implements Callable<Integer> {
             say(name + " cannot be paid: " + e.getMessage());
             return EXIT_BROKEN;
         }
+    }
+
+    private LockstepClient.Builder clientBuilder() throws IOException {
+        LockstepClient.Builder b = LockstepClient.builder().address(coordinator).clientName(name);
+        if (sessionLease != null) {
+            b.sessionLease(sessionLease);
+        }
+        String envSecret = System.getenv("LOCKSTEP_AUTH_SECRET");
+        if (authSecretFile != null) {
+            b.authSecretFile(authSecretFile);
+        } else if (envSecret != null && !envSecret.isBlank()) {
+            b.authSecret(envSecret.strip().getBytes(StandardCharsets.UTF_8));
+        }
+        if (tls || tlsCa != null) {
+            b.tls(tlsCa);
+        }
+        if (tlsCert != null || tlsKey != null) {
+            if (tlsCert == null || tlsKey == null) {
+                throw new IllegalArgumentException("--tls-cert and --tls-key go together");
+            }
+            b.tlsClientCertificate(tlsCert, tlsKey);
+        }
+        return b;
     }
 
     /** Plays the rounds; returns this player's score in each. */

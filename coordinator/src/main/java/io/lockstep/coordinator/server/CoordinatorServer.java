@@ -31,6 +31,7 @@ public final class CoordinatorServer implements AutoCloseable {
     private EventLoopGroup group;
     private Channel serverChannel;
     private CoreDriver driver;
+    private CoordinatorInitializer initializer;
 
     public CoordinatorServer(ServerConfig config) {
         this.config = config;
@@ -44,7 +45,6 @@ public final class CoordinatorServer implements AutoCloseable {
         String name = "lockstep-coordinator@" + ProcessHandle.current().pid();
         driver = new CoreDriver(group.next(), () -> (System.nanoTime() - origin) / 1_000_000, config.limits(),
                 config.sessions(), config.connections(), name, config.maxFrameBytes());
-        CoordinatorInitializer initializer;
         try {
             initializer = new CoordinatorInitializer(driver, config);
         } catch (SSLException | RuntimeException e) {
@@ -76,6 +76,11 @@ public final class CoordinatorServer implements AutoCloseable {
     /** The bound address. */
     public InetSocketAddress address() {
         return (InetSocketAddress) serverChannel.localAddress();
+    }
+
+    /** Connections open now. */
+    public int openConnections() {
+        return initializer.openConnections();
     }
 
     /** A snapshot of every barrier. */
