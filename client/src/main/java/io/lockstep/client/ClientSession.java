@@ -50,6 +50,11 @@ final class ClientSession {
 
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
     private static final long MAX_BACKOFF_MILLIS = 1_000;
+    /**
+     * Acknowledge at least every this many answers, not only every heartbeat: the coordinator holds each answer
+     * until it is acknowledged, and a busy session must not make it hold thousands.
+     */
+    private static final int ACK_EVERY = 64;
 
     /** Someone waiting for replies to one request. Called on the event loop. */
     interface Outstanding {
@@ -84,6 +89,7 @@ final class ClientSession {
     private final ArrayDeque<Message.Request> outbox = new ArrayDeque<>();
     private long sent;
     private long received;
+    private long acknowledged;
     private long lastContactNanos = System.nanoTime();
     private long backoffMillis;
     private ScheduledFuture<?> heartbeat;
@@ -276,6 +282,7 @@ final class ClientSession {
             channel.close(); // channelInactive starts the reconnect
             return;
         }
+        acknowledged = received;
         channel.writeAndFlush(new Message.Ping(received), channel.voidPromise());
     }
 
@@ -438,7 +445,10 @@ final class ClientSession {
     }
 
     private void route(Message.Reply reply) {
-        received++;
+        if (++received - acknowledged >= ACK_EVERY && state == State.CONNECTED) {
+            acknowledged = received;
+            channel.write(new Message.Ping(received), channel.voidPromise()); // flushed with the next request
+        }
         Outstanding who = outstanding.get(reply.requestId());
         if (who == null) {
             log.debug("reply to unknown request {} ignored: {}", reply.requestId(), reply);

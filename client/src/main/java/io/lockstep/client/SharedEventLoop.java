@@ -19,7 +19,9 @@ import java.util.concurrent.TimeUnit;
  */
 final class SharedEventLoop {
 
-    private static final int THREADS = Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors()));
+    /** I/O threads shared by the JVM's clients: {@code -Dlockstep.client.ioThreads=N}, else up to 4 (one a core). */
+    private static final int THREADS = Integer.getInteger("lockstep.client.ioThreads",
+            Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())));
     private static final boolean EPOLL = Epoll.isAvailable();
 
     private static EventLoopGroup group;

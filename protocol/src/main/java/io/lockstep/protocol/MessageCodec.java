@@ -49,6 +49,8 @@ import java.util.List;
  */
 public final class MessageCodec {
 
+    private static final byte[] EMPTY = new byte[0];
+
     private MessageCodec() {
     }
 
@@ -286,8 +288,15 @@ public final class MessageCodec {
             throw new ProtocolException(ErrorCode.MALFORMED_FRAME,
                     "string of " + n + " bytes but only " + in.readableBytes() + " left in frame");
         }
+        int start = in.readerIndex();
+        if (in.forEachByte(start, n, b -> b >= 0) == -1) {
+            // All ASCII (names nearly always are): no decoder needed.
+            String s = in.toString(start, n, StandardCharsets.US_ASCII);
+            in.skipBytes(n);
+            return s;
+        }
         // Strict decoding: a name with malformed UTF-8 is an error, not a string with replacement characters.
-        ByteBuffer bytes = in.nioBuffer(in.readerIndex(), n);
+        ByteBuffer bytes = in.nioBuffer(start, n);
         in.skipBytes(n);
         try {
             return StandardCharsets.UTF_8.newDecoder().decode(bytes).toString();
@@ -306,6 +315,9 @@ public final class MessageCodec {
             throw new ProtocolException(ErrorCode.MALFORMED_FRAME,
                     "byte string of " + Integer.toUnsignedString(n) + " bytes but only " + in.readableBytes()
                             + " left in frame");
+        }
+        if (n == 0) {
+            return EMPTY;
         }
         byte[] b = new byte[n];
         in.readBytes(b);

@@ -409,6 +409,9 @@ public final class BarrierCore {
             b.firstArrivalAt = now;
         }
         b.arrived.add(w);
+        if (w.exchange) {
+            b.exchanges++;
+        }
         if (w.cancelled) {
             breakBarrier(b, BreakCause.INTERRUPTED, w.party, "", w, Outcome.INTERRUPTED);
         } else if (b.arrived.size() == b.parties) {
@@ -433,7 +436,7 @@ public final class BarrierCore {
     }
 
     private void release(Barrier b) {
-        List<Contribution> contributions = b.contributions();
+        List<Contribution> contributions = b.exchanges > 0 ? b.contributions() : List.of();
         emit(new Effect.Tripped(b.name, b.generation, b.parties, now - b.firstArrivalAt));
         for (int i = 0; i < b.arrived.size(); i++) {
             Waiter w = b.arrived.get(i);
@@ -441,6 +444,7 @@ public final class BarrierCore {
                     w.exchange ? contributions : List.of()));
         }
         b.arrived.clear();
+        b.exchanges = 0;
         b.nextGeneration();
         drainQueue(b);
     }
@@ -524,6 +528,7 @@ public final class BarrierCore {
             finish(w, new Effect.Failed(w.session.id, w.requestId, o, reason));
         }
         b.arrived.clear();
+        b.exchanges = 0;
     }
 
     /** Lets awaits queued behind a tripping generation join the barrier, until it trips again. */
@@ -633,6 +638,8 @@ public final class BarrierCore {
         long firstArrivalAt;
         /** Contribution bytes of the awaits this barrier holds (arrived and queued). */
         long heldBytes;
+        /** Arrived parties of this generation that asked for the contributions (exchanges). */
+        int exchanges;
         BreakReason broken;
         /** The last party, running the barrier action: non-null while the generation is tripping. */
         Waiter runner;

@@ -19,14 +19,12 @@ import org.slf4j.LoggerFactory;
 
 import java.security.SecureRandom;
 import java.time.Instant;
-import java.util.Collections;
+import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.LongFunction;
@@ -63,7 +61,8 @@ public final class CoreDriver {
             return size() > EXPIRED_REMEMBERED;
         }
     };
-    private final Set<Channel> toFlush = Collections.newSetFromMap(new IdentityHashMap<>());
+    /** Sessions written to during the current command; each is flushed once when the command is done. */
+    private final List<ServerSession> toFlush = new ArrayList<>();
     private final Consumer<Effect> dispatcher = this::dispatch;
     private ScheduledFuture<?> timer;
     private long timerAt = BarrierCore.NO_DEADLINE;
@@ -256,10 +255,14 @@ public final class CoreDriver {
             // A bug in the core must not take the coordinator down; it is loud so it gets fixed.
             log.error("barrier core failed on {}", command, e);
         }
-        for (Channel ch : toFlush) {
-            ch.flush();
+        for (int i = 0; i < toFlush.size(); i++) {
+            ServerSession s = toFlush.get(i);
+            s.flushPending = false;
+            if (s.channel != null) {
+                s.channel.flush();
+            }
         }
-        toFlush.clear();
+        toFlush.clear(); // O(sessions written), not O(every session ever written to)
         armTimer();
     }
 
@@ -298,7 +301,10 @@ public final class CoreDriver {
                 written = s.send(m);
             }
             if (written) {
-                toFlush.add(s.channel);
+                if (!s.flushPending) {
+                    s.flushPending = true;
+                    toFlush.add(s);
+                }
                 guardAgainstSlowConsumer(s);
             }
         } else if (effect instanceof Effect.Broken b) {

@@ -25,6 +25,8 @@ final class ServerSession {
     long received;
     /** When the client was last heard from (core clock, milliseconds). */
     long lastHeard;
+    /** True while the session is in the driver's list of connections to flush after the current command. */
+    boolean flushPending;
 
     ServerSession(long id, String clientName, int leaseMillis, long now) {
         this.id = id;

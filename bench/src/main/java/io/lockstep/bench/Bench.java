@@ -1,0 +1,263 @@
+package io.lockstep.bench;
+
+import org.HdrHistogram.Histogram;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.io.Writer;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * {@code java -jar lockstep-bench.jar --parties N --rounds R --processes P [--barriers B] [--coordinator HOST:PORT]}:
+ * N parties, each with its own connection, spread over P client JVMs, pass R rounds of B independent barriers.
+ * Without {@code --coordinator} it runs the coordinator jar as a separate process on a free port. It prints a
+ * progress line while it runs and ends with one line a script can parse:
+ * {@code lockstep-bench parties=N procs=P barriers=B rounds=R wall_s=... rounds_per_s=... p50_us=... p99_us=... max_us=...}
+ */
+@Command(name = "lockstep-bench", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Measures Lockstep's rounds per second and round latency.")
+public final class Bench implements Callable<Integer> {
+
+    private static final Pattern LISTENING = Pattern.compile("listening on \\S+:(\\d+)");
+    private static final Pattern HEAP_USED = Pattern.compile("garbage-first heap\\s+total \\d+K, used (\\d+)K");
+
+    @Option(names = "--parties", required = true, paramLabel = "N", description = "Parties, one connection each.")
+    int parties;
+
+    @Option(names = "--rounds", required = true, paramLabel = "R", description = "Timed rounds.")
+    int rounds;
+
+    @Option(names = "--processes", defaultValue = "4", paramLabel = "P",
+            description = "Client JVMs the parties are spread over (default: ${DEFAULT-VALUE}).")
+    int processes;
+
+    @Option(names = "--barriers", defaultValue = "1", paramLabel = "B",
+            description = "Independent barriers the parties form (default: ${DEFAULT-VALUE}).")
+    int barriers;
+
+    @Option(names = "--warmup", paramLabel = "W", description = "Untimed rounds first (default: min(200, R/5), at least 5).")
+    Integer warmup;
+
+    @Option(names = "--coordinator", paramLabel = "HOST:PORT",
+            description = "Use this coordinator instead of starting one.")
+    String coordinator;
+
+    @Option(names = "--coordinator-jar", paramLabel = "JAR",
+            description = "The coordinator jar to start (default: coordinator/target/lockstep-coordinator.jar "
+                    + "next to this jar's module).")
+    Path coordinatorJar;
+
+    @Option(names = "--worker-opts", paramLabel = "OPTS", defaultValue = "-Xss256k",
+            description = "JVM options of the client worker processes (default: ${DEFAULT-VALUE}).")
+    String workerOpts;
+
+    @Option(names = "--coordinator-opts", paramLabel = "OPTS", defaultValue = "-Xmx2g",
+            description = "JVM options of the started coordinator (default: ${DEFAULT-VALUE}).")
+    String coordinatorOpts;
+
+    private final PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+
+    public static void main(String[] args) {
+        CommandLine cmd = new CommandLine(new Bench());
+        cmd.setParameterExceptionHandler((ex, a) -> {
+            ex.getCommandLine().getErr().println("lockstep-bench: " + ex.getMessage());
+            return 2;
+        });
+        System.exit(cmd.execute(args));
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        if (parties < 1 || rounds < 1 || processes < 1 || barriers < 1 || barriers > parties) {
+            System.err.println("lockstep-bench: need parties >= 1, rounds >= 1, processes >= 1, 1 <= barriers <= parties");
+            return 2;
+        }
+        processes = Math.min(processes, parties);
+        int warm = warmup != null ? warmup : Math.max(5, Math.min(200, rounds / 5));
+        Path self = Path.of(Bench.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        Process coord = null;
+        String address = coordinator;
+        try {
+            if (address == null) {
+                Path jar = coordinatorJar != null ? coordinatorJar
+                        : self.getParent().resolve("../../coordinator/target/lockstep-coordinator.jar").normalize();
+                List<String> cmd = new ArrayList<>(List.of(java()));
+                cmd.addAll(List.of(coordinatorOpts.trim().split("\\s+")));
+                cmd.addAll(List.of("-jar", jar.toString(), "--port", "0", "--bind", "127.0.0.1",
+                        "--max-connections-per-address", "65536"));
+                Path log = Files.createTempFile("lockstep-bench-coordinator-", ".log");
+                coord = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+                address = "127.0.0.1:" + awaitListening(coord, log);
+            }
+            long heapIdle = coord != null ? heapAfterGc(coord) : -1;
+            Duration cpuBefore = coord != null ? cpu(coord) : Duration.ZERO;
+
+            List<Process> workers = new ArrayList<>();
+            List<BufferedReader> outputs = new ArrayList<>();
+            AtomicLong connected = new AtomicLong();
+            AtomicLong roundsDone = new AtomicLong();
+            for (int w = 0; w < processes; w++) {
+                // One client I/O thread per worker process, as the floor has one selector thread per process.
+                List<String> cmd = new ArrayList<>(List.of(java()));
+                cmd.addAll(List.of(workerOpts.trim().split("\\s+")));
+                cmd.addAll(List.of("-Dlockstep.client.ioThreads=1", "-cp", self.toString(), Worker.class.getName(),
+                        address, "" + parties, "" + barriers, "" + processes, "" + w, "" + rounds, "" + warm));
+                Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.PIPE).start();
+                workers.add(p);
+                outputs.add(new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)));
+                follow(p, connected, roundsDone);
+            }
+            Thread progress = progressLine(connected, roundsDone);
+            for (BufferedReader r : outputs) {
+                String line = r.readLine();
+                if (line == null || !line.startsWith("ready")) {
+                    throw new IOException("a worker failed to connect its parties: " + line);
+                }
+                connected.addAndGet(Long.parseLong(line.split(" ")[1]) - 0);
+            }
+            long heapConnected = coord != null ? heapAfterGc(coord) : -1;
+            for (Process p : workers) {
+                p.getOutputStream().write("go\n".getBytes(StandardCharsets.UTF_8));
+                p.getOutputStream().flush();
+            }
+            Histogram merged = new Histogram(TimeUnit.MINUTES.toNanos(10), 3);
+            long wall = 0;
+            for (BufferedReader r : outputs) {
+                String line = r.readLine();
+                if (line == null || !line.startsWith("result ")) {
+                    throw new IOException("a worker failed: " + line);
+                }
+                String[] parts = line.split(" ");
+                wall = Math.max(wall, Long.parseLong(parts[1]));
+                merged.add(Histogram.decodeFromCompressedByteBuffer(
+                        ByteBuffer.wrap(Base64.getDecoder().decode(parts[2])), 0));
+            }
+            progress.interrupt();
+            Duration cpuUsed = coord != null ? cpu(coord).minus(cpuBefore) : Duration.ZERO;
+            for (Process p : workers) {
+                p.getOutputStream().write("done\n".getBytes(StandardCharsets.UTF_8));
+                p.getOutputStream().flush();
+            }
+            for (Process p : workers) {
+                p.waitFor(60, TimeUnit.SECONDS);
+            }
+            double wallS = wall / 1e9;
+            out.println();
+            if (coord != null) {
+                out.printf(Locale.ROOT, "coordinator: %.2f CPU s for the timed rounds (%.0f%% of one core); heap after "
+                                + "full GC %d KiB idle, %d KiB with %d parties connected (%d bytes per party)%n",
+                        cpuUsed.toNanos() / 1e9, 100 * cpuUsed.toNanos() / 1e9 / wallS, heapIdle / 1024,
+                        heapConnected / 1024, parties, (heapConnected - heapIdle) / parties);
+            }
+            out.printf(Locale.ROOT, "round latency: p50 %d us, p90 %d us, p99 %d us, max %d us (%d rounds)%n",
+                    merged.getValueAtPercentile(50) / 1000, merged.getValueAtPercentile(90) / 1000,
+                    merged.getValueAtPercentile(99) / 1000, merged.getMaxValue() / 1000, merged.getTotalCount());
+            out.printf(Locale.ROOT, "lockstep-bench parties=%d procs=%d barriers=%d rounds=%d wall_s=%.3f rounds_per_s=%.1f "
+                            + "p50_us=%d p99_us=%d max_us=%d%n", parties, processes, barriers, rounds, wallS,
+                    rounds / wallS, merged.getValueAtPercentile(50) / 1000, merged.getValueAtPercentile(99) / 1000,
+                    merged.getMaxValue() / 1000);
+            return 0;
+        } finally {
+            if (coord != null) {
+                coord.destroy();
+                coord.waitFor(10, TimeUnit.SECONDS);
+                coord.destroyForcibly();
+            }
+        }
+    }
+
+    private static String java() {
+        return ProcessHandle.current().info().command().orElse("java");
+    }
+
+    private static int awaitListening(Process coord, Path log) throws Exception {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < end) {
+            for (String line : Files.readAllLines(log)) {
+                Matcher m = LISTENING.matcher(line);
+                if (m.find()) {
+                    return Integer.parseInt(m.group(1));
+                }
+            }
+            if (!coord.isAlive()) {
+                break;
+            }
+            Thread.sleep(20);
+        }
+        throw new IOException("the coordinator did not start: " + Files.readString(log));
+    }
+
+    private static Duration cpu(Process p) {
+        return p.toHandle().info().totalCpuDuration().orElse(Duration.ZERO);
+    }
+
+    /** The coordinator's used heap after a full GC, from jcmd. */
+    private static long heapAfterGc(Process coord) throws Exception {
+        jcmd(coord, "GC.run");
+        String info = jcmd(coord, "GC.heap_info");
+        Matcher m = HEAP_USED.matcher(info);
+        return m.find() ? Long.parseLong(m.group(1)) * 1024 : -1;
+    }
+
+    private static String jcmd(Process coord, String command) throws Exception {
+        Path jcmd = Path.of(java()).resolveSibling("jcmd");
+        Process p = new ProcessBuilder(jcmd.toString(), "" + coord.pid(), command).redirectErrorStream(true).start();
+        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        p.waitFor(30, TimeUnit.SECONDS);
+        return text;
+    }
+
+    /** Reads a worker's progress lines (stderr) into the counters; other lines pass through. */
+    private static void follow(Process p, AtomicLong connected, AtomicLong roundsDone) {
+        Thread t = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null; ) {
+                    if (line.startsWith("progress rounds ")) {
+                        roundsDone.accumulateAndGet(Long.parseLong(line.substring(16)), Math::max);
+                    } else if (!line.startsWith("progress ")) {
+                        System.err.println("worker: " + line);
+                    }
+                }
+            } catch (IOException ignored) {
+                // the worker ended
+            }
+        }, "bench-follow");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    private Thread progressLine(AtomicLong connected, AtomicLong roundsDone) {
+        Thread t = new Thread(() -> {
+            try {
+                while (true) {
+                    Thread.sleep(1000);
+                    System.err.printf("\r  parties connected %d/%d, rounds done %d/%d   ", connected.get(), parties,
+                            roundsDone.get(), rounds);
+                }
+            } catch (InterruptedException e) {
+                System.err.println();
+            }
+        }, "bench-progress");
+        t.setDaemon(true);
+        t.start();
+        return t;
+    }
+}

@@ -1,0 +1,128 @@
+package io.lockstep.bench;
+
+import io.lockstep.client.DistributedBarrier;
+import io.lockstep.client.LockstepClient;
+import org.HdrHistogram.Histogram;
+
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One client JVM of the benchmark: {@code Worker ADDRESS PARTIES BARRIERS PROCESSES INDEX ROUNDS WARMUP}. Opens one
+ * {@link LockstepClient} per party it owns (party i belongs to process i % PROCESSES and to barrier i % BARRIERS),
+ * says {@code ready}, waits for {@code go} on stdin, plays WARMUP then ROUNDS rounds with every party awaiting
+ * asynchronously, and prints {@code result WALL_NANOS HISTOGRAM} (per-round latency, base64). It then waits for
+ * {@code done} on stdin with its parties still connected, so the orchestrator can weigh the coordinator.
+ */
+public final class Worker {
+
+    /**
+     * Plays the rounds as a party does: every party awaits; when all of this process's parties are released, the
+     * next round starts at once, from the thread that completed the last release (the client's I/O thread) — no
+     * thread waits in between.
+     */
+    private static final class Rounds {
+        final Histogram latency = new Histogram(TimeUnit.MINUTES.toNanos(10), 3);
+        final CompletableFuture<Long> done = new CompletableFuture<>();
+        private final List<DistributedBarrier> parties;
+        private final int rounds;
+        private final java.util.concurrent.atomic.AtomicInteger pending = new java.util.concurrent.atomic.AtomicInteger();
+        private int round;
+        private long roundStart;
+        private long start;
+        private long lastProgress = System.nanoTime();
+
+        Rounds(List<DistributedBarrier> parties, int rounds, int warmup) {
+            this.parties = parties;
+            this.rounds = rounds;
+            this.round = -warmup;
+        }
+
+        void next() {
+            long now = System.nanoTime();
+            if (round == 0) {
+                start = now;
+            }
+            roundStart = now;
+            pending.set(parties.size());
+            for (DistributedBarrier b : parties) {
+                b.awaitAsync().whenComplete((index, failure) -> {
+                    if (failure != null) {
+                        done.completeExceptionally(failure);
+                    } else if (pending.decrementAndGet() == 0) {
+                        finished();
+                    }
+                });
+            }
+        }
+
+        private void finished() {
+            long now = System.nanoTime();
+            if (round >= 0) {
+                latency.recordValue(now - roundStart);
+            }
+            if (now - lastProgress > 1_000_000_000L) {
+                System.err.println("progress rounds " + Math.max(0, round + 1));
+                lastProgress = now;
+            }
+            if (++round == rounds) {
+                done.complete(now - start);
+            } else {
+                next();
+            }
+        }
+    }
+
+    public static void main(String[] args) throws Exception {
+        String address = args[0];
+        int parties = Integer.parseInt(args[1]);
+        int barriers = Integer.parseInt(args[2]);
+        int processes = Integer.parseInt(args[3]);
+        int index = Integer.parseInt(args[4]);
+        int rounds = Integer.parseInt(args[5]);
+        int warmup = Integer.parseInt(args[6]);
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+
+        List<LockstepClient> clients = new ArrayList<>();
+        List<DistributedBarrier> mine = new ArrayList<>();
+        long lastProgress = System.nanoTime();
+        for (int i = index; i < parties; i += processes) {
+            int barrier = i % barriers;
+            int size = parties / barriers + (barrier < parties % barriers ? 1 : 0);
+            LockstepClient c = LockstepClient.builder().address(address).clientName("party-" + i)
+                    .connectTimeout(Duration.ofSeconds(30)).requestTimeout(Duration.ofSeconds(120)).connect();
+            clients.add(c);
+            mine.add(c.barrier("bench-" + barrier, size));
+            if (System.nanoTime() - lastProgress > 1_000_000_000L) {
+                System.err.println("progress connections " + clients.size());
+                lastProgress = System.nanoTime();
+            }
+        }
+        System.out.println("ready " + mine.size());
+        System.out.flush();
+        if (!"go".equals(in.readLine())) {
+            return;
+        }
+        Rounds run = new Rounds(mine, rounds, warmup);
+        run.next();
+        long wall = run.done.get(60, TimeUnit.MINUTES);
+        Histogram latency = run.latency;
+        ByteBuffer buf = ByteBuffer.allocate(latency.getNeededByteBufferCapacity());
+        int n = latency.encodeIntoCompressedByteBuffer(buf);
+        System.out.println("result " + wall + " " + Base64.getEncoder().encodeToString(
+                java.util.Arrays.copyOf(buf.array(), n)));
+        System.out.flush();
+        in.readLine(); // "done": stay connected until the orchestrator has weighed the coordinator
+        for (LockstepClient c : clients) {
+            c.close();
+        }
+    }
+}
