@@ -53,6 +53,11 @@ public final class Bench implements Callable<Integer> {
             description = "Independent barriers the parties form (default: ${DEFAULT-VALUE}).")
     int barriers;
 
+    @Option(names = "--parties-per-connection", defaultValue = "1", paramLabel = "K",
+            description = "Parties sharing one connection (default: ${DEFAULT-VALUE}, every party its own). With K > 1 "
+                    + "and as many barriers as parties/K or more, each connection's parties are in different barriers.")
+    int partiesPerConnection;
+
     @Option(names = "--warmup", paramLabel = "W", description = "Untimed rounds first (default: min(200, R/5), at least 5).")
     Integer warmup;
 
@@ -68,6 +73,10 @@ public final class Bench implements Callable<Integer> {
     @Option(names = "--worker-opts", paramLabel = "OPTS", defaultValue = "-Xss256k",
             description = "JVM options of the client worker processes (default: ${DEFAULT-VALUE}).")
     String workerOpts;
+
+    @Option(names = "--coordinator-io-threads", paramLabel = "N", defaultValue = "1",
+            description = "I/O threads of the started coordinator (default: ${DEFAULT-VALUE}).")
+    int coordinatorIoThreads;
 
     @Option(names = "--coordinator-opts", paramLabel = "OPTS", defaultValue = "-Xmx2g",
             description = "JVM options of the started coordinator (default: ${DEFAULT-VALUE}).")
@@ -90,7 +99,11 @@ public final class Bench implements Callable<Integer> {
             System.err.println("lockstep-bench: need parties >= 1, rounds >= 1, processes >= 1, 1 <= barriers <= parties");
             return 2;
         }
-        processes = Math.min(processes, parties);
+        if (partiesPerConnection < 1 || parties % partiesPerConnection != 0) {
+            System.err.println("lockstep-bench: --parties must be a multiple of --parties-per-connection");
+            return 2;
+        }
+        processes = Math.min(processes, parties / partiesPerConnection);
         int warm = warmup != null ? warmup : Math.max(5, Math.min(200, rounds / 5));
         Path self = Path.of(Bench.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         Process coord = null;
@@ -102,7 +115,7 @@ public final class Bench implements Callable<Integer> {
                 List<String> cmd = new ArrayList<>(List.of(java()));
                 cmd.addAll(List.of(coordinatorOpts.trim().split("\\s+")));
                 cmd.addAll(List.of("-jar", jar.toString(), "--port", "0", "--bind", "127.0.0.1",
-                        "--max-connections-per-address", "65536"));
+                        "--max-connections-per-address", "65536", "--io-threads", "" + coordinatorIoThreads));
                 Path log = Files.createTempFile("lockstep-bench-coordinator-", ".log");
                 coord = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
                 address = "127.0.0.1:" + awaitListening(coord, log);
@@ -119,7 +132,8 @@ public final class Bench implements Callable<Integer> {
                 List<String> cmd = new ArrayList<>(List.of(java()));
                 cmd.addAll(List.of(workerOpts.trim().split("\\s+")));
                 cmd.addAll(List.of("-Dlockstep.client.ioThreads=1", "-cp", self.toString(), Worker.class.getName(),
-                        address, "" + parties, "" + barriers, "" + processes, "" + w, "" + rounds, "" + warm));
+                        address, "" + parties, "" + barriers, "" + processes, "" + w, "" + rounds, "" + warm,
+                        "" + partiesPerConnection));
                 Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.PIPE).start();
                 workers.add(p);
                 outputs.add(new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)));
@@ -170,8 +184,9 @@ public final class Bench implements Callable<Integer> {
             out.printf(Locale.ROOT, "round latency: p50 %d us, p90 %d us, p99 %d us, max %d us (%d rounds)%n",
                     merged.getValueAtPercentile(50) / 1000, merged.getValueAtPercentile(90) / 1000,
                     merged.getValueAtPercentile(99) / 1000, merged.getMaxValue() / 1000, merged.getTotalCount());
-            out.printf(Locale.ROOT, "lockstep-bench parties=%d procs=%d barriers=%d rounds=%d wall_s=%.3f rounds_per_s=%.1f "
-                            + "p50_us=%d p99_us=%d max_us=%d%n", parties, processes, barriers, rounds, wallS,
+            out.printf(Locale.ROOT, "lockstep-bench parties=%d procs=%d barriers=%d rounds=%d%s wall_s=%.3f rounds_per_s=%.1f "
+                            + "p50_us=%d p99_us=%d max_us=%d%n", parties, processes, barriers, rounds,
+                    partiesPerConnection > 1 ? " connections=" + parties / partiesPerConnection : "", wallS,
                     rounds / wallS, merged.getValueAtPercentile(50) / 1000, merged.getValueAtPercentile(99) / 1000,
                     merged.getMaxValue() / 1000);
             return 0;

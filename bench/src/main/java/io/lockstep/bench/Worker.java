@@ -16,8 +16,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
- * One client JVM of the benchmark: {@code Worker ADDRESS PARTIES BARRIERS PROCESSES INDEX ROUNDS WARMUP}. Opens one
- * {@link LockstepClient} per party it owns (party i belongs to process i % PROCESSES and to barrier i % BARRIERS),
+ * One client JVM of the benchmark: {@code Worker ADDRESS PARTIES BARRIERS PROCESSES INDEX ROUNDS WARMUP K}. Opens one
+ * {@link LockstepClient} per connection it owns (connection c belongs to process c % PROCESSES and carries parties
+ * c*K .. c*K+K-1; party i belongs to barrier i % BARRIERS),
  * says {@code ready}, waits for {@code go} on stdin, plays WARMUP then ROUNDS rounds with every party awaiting
  * asynchronously, and prints {@code result WALL_NANOS HISTOGRAM} (per-round latency, base64). It then waits for
  * {@code done} on stdin with its parties still connected, so the orchestrator can weigh the coordinator.
@@ -89,18 +90,24 @@ public final class Worker {
         int index = Integer.parseInt(args[4]);
         int rounds = Integer.parseInt(args[5]);
         int warmup = Integer.parseInt(args[6]);
+        int perConnection = Integer.parseInt(args[7]);
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
 
         List<LockstepClient> clients = new ArrayList<>();
         List<DistributedBarrier> mine = new ArrayList<>();
         long lastProgress = System.nanoTime();
-        for (int i = index; i < parties; i += processes) {
-            int barrier = i % barriers;
-            int size = parties / barriers + (barrier < parties % barriers ? 1 : 0);
-            LockstepClient c = LockstepClient.builder().address(address).clientName("party-" + i)
+        // Connection c carries parties c*K .. c*K+K-1; party i belongs to barrier i % BARRIERS.
+        int connections = parties / perConnection;
+        for (int conn = index; conn < connections; conn += processes) {
+            LockstepClient c = LockstepClient.builder().address(address).clientName("conn-" + conn)
                     .connectTimeout(Duration.ofSeconds(30)).requestTimeout(Duration.ofSeconds(120)).connect();
             clients.add(c);
-            mine.add(c.barrier("bench-" + barrier, size));
+            for (int k = 0; k < perConnection; k++) {
+                int i = conn * perConnection + k;
+                int barrier = i % barriers;
+                int size = parties / barriers + (barrier < parties % barriers ? 1 : 0);
+                mine.add(c.barrier("bench-" + barrier, size));
+            }
             if (System.nanoTime() - lastProgress > 1_000_000_000L) {
                 System.err.println("progress connections " + clients.size());
                 lastProgress = System.nanoTime();

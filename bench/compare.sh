@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Runs Lockstep's benchmark, the bare NIO "floor" and Python's networked barrier (multiprocessing managers) in one
+# go, interleaved, at 4, 64, 1,000 and 10,000 parties over 4 client processes; prints a table of ratios and writes
+# it, with the machine it ran on, to bench/RESULTS.md. Timings on a shared machine are noisy: each configuration
+# runs REPS times (default 2), interleaved with the others, and the best run of each contender counts.
+#   bench/compare.sh                       # everything (about 5 minutes on 2 cores)
+#   REPS=1 SIZES="4 64" bench/compare.sh   # a quick look
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPS=${REPS:-2}
+SIZES=${SIZES:-"4 64 1000 10000"}
+SHARED=${LOCKSTEP_REFERENCE_BENCH:-../shared/bench}
+OUT=bench/RESULTS.md
+ulimit -n 65536 2>/dev/null || true   # 20,000 parties need 20,000 sockets on each side
+
+[ -f "$SHARED/MinimalBarrier.java" ] || { echo "compare.sh: the reference programs are not in $SHARED (set LOCKSTEP_REFERENCE_BENCH)" >&2; exit 1; }
+[ -f bench/target/lockstep-bench.jar ] && [ -f coordinator/target/lockstep-coordinator.jar ] || mvn -q -B -DskipTests package
+
+rounds_for() {   # enough rounds for a few seconds each, and for the JIT to settle
+  case $1 in 4) echo 50000;; 64) echo 5000;; 1000) echo 300;; *) echo 30;; esac
+}
+py_rounds_for() { case $1 in 4) echo 5000;; 64) echo 300;; *) echo 0;; esac; }
+rate() { grep -o 'rounds_per_s=[0-9.]*' | tail -1 | cut -d= -f2; }
+best() { printf '%s\n' "$@" | grep -v '^$' | sort -g | tail -1; }
+
+declare -A FLOOR LOCK PY P50 P99 HEAP
+for rep in $(seq "$REPS"); do
+  for n in $SIZES; do
+    r=$(rounds_for "$n")
+    echo "== rep $rep: $n parties, $r rounds" >&2
+    f=$( (cd "$SHARED" && java MinimalBarrier.java "$n" "$r" 4) | rate )
+    echo "   floor      $f rounds/s" >&2
+    line=$(java -jar bench/target/lockstep-bench.jar --parties "$n" --rounds "$r" --processes 4 2>/dev/null | tee /tmp/lockstep-bench-$n.out | tail -1)
+    l=$(echo "$line" | rate)
+    echo "   lockstep   $l rounds/s   ($line)" >&2
+    p=""
+    pr=$(py_rounds_for "$n")
+    if [ "$pr" -gt 0 ] && command -v python3 >/dev/null; then
+      p=$(timeout 300 python3 "$SHARED/py_manager_barrier.py" "$n" "$pr" 2>/dev/null | rate || true)
+      echo "   python     ${p:-n/a} rounds/s" >&2
+    fi
+    FLOOR[$n]=$(best "${FLOOR[$n]:-}" "$f")
+    if [ "$(best "${LOCK[$n]:-0}" "$l")" = "$l" ]; then
+      LOCK[$n]=$l
+      P50[$n]=$(echo "$line" | grep -o 'p50_us=[0-9]*' | cut -d= -f2)
+      P99[$n]=$(echo "$line" | grep -o 'p99_us=[0-9]*' | cut -d= -f2)
+      HEAP[$n]=$(grep -o '([0-9]* bytes per party)' /tmp/lockstep-bench-$n.out | tr -dc 0-9 || true)
+    fi
+    [ -n "$p" ] && PY[$n]=$(best "${PY[$n]:-}" "$p")
+  done
+done
+
+echo "== 10,000 independent 2-party barriers" >&2
+# 20,000 parties on 10,000 connections (two parties of different barriers per connection): a coordinator here may
+# hold at most 20,000 file descriptors, and each barrier still spans two connections.
+pairs=$(java -jar bench/target/lockstep-bench.jar --parties 20000 --barriers 10000 --parties-per-connection 2 \
+  --rounds 20 --processes 4 2>&1 | tail -1)
+echo "   $pairs" >&2
+
+ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }' || echo "-"; }
+{
+  echo "# Lockstep benchmark results"
+  echo
+  echo "Measured by \`bench/compare.sh\` (best of $REPS interleaved runs each) on $(date -u +%Y-%m-%d):"
+  echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/ {print $2}') GiB, Linux $(uname -r),"
+  echo "$(java -version 2>&1 | head -1). Every party has its own TCP connection; parties are spread over 4 client processes;"
+  echo "the coordinator runs as its own process. Python is multiprocessing's managers barrier, one process per party."
+  echo
+  echo "| parties | floor rounds/s | Lockstep rounds/s | Lockstep / floor | Python rounds/s | Lockstep / Python | Lockstep p50 / p99 per round | coordinator heap per connected party |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for n in $SIZES; do
+    echo "| $n | ${FLOOR[$n]} | ${LOCK[$n]} | $(ratio "${LOCK[$n]}" "${FLOOR[$n]}") | ${PY[$n]:--} | $(ratio "${LOCK[$n]}" "${PY[$n]:-}") | ${P50[$n]} / ${P99[$n]} µs | ${HEAP[$n]:-?} bytes |"
+  done
+  echo
+  if [ -n "${LOCK[1000]:-}" ] && [ -n "${LOCK[10000]:-}" ]; then
+    echo "Round time from 1,000 to 10,000 parties: Lockstep × $(ratio "${LOCK[1000]}" "${LOCK[10000]}"), floor × $(ratio "${FLOOR[1000]}" "${FLOOR[10000]}")."
+    echo
+  fi
+  echo "10,000 independent 2-party barriers cycling at once (20,000 parties on 10,000 connections, each barrier across two): \`$pairs\`"
+} > "$OUT"
+cat "$OUT"
