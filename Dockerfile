@@ -10,7 +10,7 @@ RUN --mount=type=cache,target=/root/.m2 mvn -q -B -DskipTests package
 
 FROM eclipse-temurin:17-jre AS coordinator
 COPY --from=build /src/coordinator/target/lockstep-coordinator.jar /app/lockstep-coordinator.jar
-EXPOSE 7777
+EXPOSE 7777 7778
 ENTRYPOINT ["java", "-jar", "/app/lockstep-coordinator.jar"]
 
 FROM eclipse-temurin:17-jre AS player

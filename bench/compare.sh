@@ -36,8 +36,9 @@ for rep in $(seq "$REPS"); do
     p=""
     pr=$(py_rounds_for "$n")
     if [ "$pr" -gt 0 ] && command -v python3 >/dev/null; then
-      p=$(timeout 300 python3 "$SHARED/py_manager_barrier.py" "$n" "$pr" 2>/dev/null | rate || true)
-      echo "   python     ${p:-n/a} rounds/s" >&2
+      p=$(timeout "${PY_TIMEOUT:-60}" python3 "$SHARED/py_manager_barrier.py" "$n" "$pr" 2>/dev/null | rate || true)
+      [ -n "$p" ] || p="timeout"
+      echo "   python     $p rounds/s" >&2
     fi
     FLOOR[$n]=$(best "${FLOOR[$n]:-}" "$f")
     if [ "$(best "${LOCK[$n]:-0}" "$l")" = "$l" ]; then
@@ -46,7 +47,11 @@ for rep in $(seq "$REPS"); do
       P99[$n]=$(echo "$line" | grep -o 'p99_us=[0-9]*' | cut -d= -f2)
       HEAP[$n]=$(grep -o '([0-9]* bytes per party)' /tmp/lockstep-bench-$n.out | tr -dc 0-9 || true)
     fi
-    [ -n "$p" ] && PY[$n]=$(best "${PY[$n]:-}" "$p")
+    if [ "$p" = "timeout" ]; then
+      [ -n "${PY[$n]:-}" ] || PY[$n]="did not finish in ${PY_TIMEOUT:-60} s"
+    elif [ -n "$p" ]; then
+      case "${PY[$n]:-}" in ""|did*) PY[$n]=$p;; *) PY[$n]=$(best "${PY[$n]}" "$p");; esac
+    fi
   done
 done
 
@@ -57,7 +62,7 @@ pairs=$(java -jar bench/target/lockstep-bench.jar --parties 20000 --barriers 100
   --rounds 20 --processes 4 2>&1 | tail -1)
 echo "   $pairs" >&2
 
-ratio() { [ -n "$1" ] && [ -n "$2" ] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }' || echo "-"; }
+ratio() { [[ "$1" =~ ^[0-9.]+$ ]] && [[ "$2" =~ ^[0-9.]+$ ]] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }' || echo "-"; }
 {
   echo "# Lockstep benchmark results"
   echo

@@ -407,40 +407,43 @@ final class ClientSession {
             return;
         }
         lastContactNanos = System.nanoTime();
-        switch (msg.type()) {
-            case CHALLENGE -> {
-                if (authSecret == null) {
-                    String why = "coordinator " + address + " requires authentication, and this client has no "
-                            + "shared secret to answer with";
-                    log.debug("{}", why);
-                    closedReason = sessionId == 0 ? why : closedReason;
-                    ch.close();
-                    return;
-                }
-                byte[] nonce = ((Message.Challenge) msg).nonce();
-                ch.writeAndFlush(new Message.Auth(Authentication.answer(authSecret, nonce, clientName)));
-            }
-            case WELCOME -> onWelcome(ch, (Message.Welcome) msg);
-            case PONG -> acknowledge(((Message.Pong) msg).received());
-            case ERROR -> {
-                Message.Error e = (Message.Error) msg;
-                if (e.requestId() == 0) {
-                    // Connection-level: the coordinator is closing this connection and says why.
-                    String why = "coordinator " + address + " closed the connection: " + e.message() + " ("
-                            + e.code() + ")";
-                    log.info("{}", why);
-                    if (sessionId == 0) {
-                        closedReason = why;
-                    }
-                    return;
-                }
-                route(e);
-            }
-            case OK, RELEASED, RELEASE_PART, FAILED, RUN_ACTION, STATUS -> route((Message.Reply) msg);
-            case HELLO, DECLARE, AWAIT, CANCEL, ACTION_DONE, ABORT, RESET, QUERY, PING, GOODBYE, AUTH -> {
+        // A switch expression must name every type: a new frame that is not handled fails the build here.
+        Runnable handling = switch (msg.type()) {
+            case CHALLENGE -> () -> answerChallenge(ch, (Message.Challenge) msg);
+            case WELCOME -> () -> onWelcome(ch, (Message.Welcome) msg);
+            case PONG -> () -> acknowledge(((Message.Pong) msg).received());
+            case ERROR -> () -> onError((Message.Error) msg);
+            case OK, RELEASED, RELEASE_PART, FAILED, RUN_ACTION, STATUS, BARRIERS -> () -> route((Message.Reply) msg);
+            case HELLO, DECLARE, AWAIT, CANCEL, ACTION_DONE, ABORT, RESET, QUERY, PING, GOODBYE, AUTH, LIST -> () -> {
                 log.warn("coordinator {} sent a {} frame, which only clients send; reconnecting", address, msg.type());
                 ch.close();
-            }
+            };
+        };
+        handling.run();
+    }
+
+    private void answerChallenge(Channel ch, Message.Challenge challenge) {
+        if (authSecret == null) {
+            String why = "coordinator " + address + " requires authentication, and this client has no "
+                    + "shared secret to answer with";
+            log.debug("{}", why);
+            closedReason = sessionId == 0 ? why : closedReason;
+            ch.close();
+            return;
+        }
+        ch.writeAndFlush(new Message.Auth(Authentication.answer(authSecret, challenge.nonce(), clientName)));
+    }
+
+    private void onError(Message.Error e) {
+        if (e.requestId() != 0) {
+            route(e);
+            return;
+        }
+        // Connection-level: the coordinator is closing this connection and says why.
+        String why = "coordinator " + address + " closed the connection: " + e.message() + " (" + e.code() + ")";
+        log.info("{}", why);
+        if (sessionId == 0) {
+            closedReason = why;
         }
     }
 

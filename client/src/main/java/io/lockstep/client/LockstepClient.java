@@ -15,7 +15,9 @@ import java.nio.file.Path;
 import javax.net.ssl.SSLException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
@@ -93,6 +95,40 @@ public final class LockstepClient implements AutoCloseable {
         call(id -> new Message.Declare(id, name, parties));
         session.declared(name, parties);
         return new DistributedBarrier(this, name, parties, action, null);
+    }
+
+    /** Every barrier the coordinator holds, by name, with who is waiting and for how long. */
+    public List<BarrierStatus> barriers() {
+        Message.Barriers all = (Message.Barriers) call(Message.ListBarriers::new);
+        return all.barriers().stream().map(LockstepClient::status).toList();
+    }
+
+    /**
+     * The barrier {@code name} as the coordinator sees it now.
+     *
+     * @throws LockstepException if the coordinator holds no such barrier
+     */
+    public BarrierStatus status(String barrier) {
+        Message.Status s = query(barrier);
+        return status(new Message.BarrierInfo(barrier, s.parties(), s.generation(), s.broken(), s.brokenReason(),
+                s.waiting()));
+    }
+
+    /** Breaks the barrier {@code name} until it is reset, whoever declared it (an operator's abort). */
+    public void abort(String barrier) {
+        call(id -> new Message.Abort(id, barrier));
+    }
+
+    /** Resets the barrier {@code name}: its waiters are broken and it is fresh at once (an operator's reset). */
+    public void reset(String barrier) {
+        call(id -> new Message.Reset(id, barrier));
+    }
+
+    private static BarrierStatus status(Message.BarrierInfo i) {
+        return new BarrierStatus(i.name(), i.parties(), i.generation(),
+                i.broken() ? Optional.of(i.brokenReason()) : Optional.empty(),
+                i.waiting().stream().map(w -> new BarrierStatus.Waiting(w.party(), Duration.ofMillis(w.waitedMillis())))
+                        .toList());
     }
 
     /** The name this client gave the coordinator; parties are named after it. */

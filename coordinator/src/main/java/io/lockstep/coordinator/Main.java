@@ -34,7 +34,9 @@ import java.util.concurrent.CountDownLatch;
                 "2:invalid option or value"})
 public final class Main implements Callable<Integer> {
 
-    private static final Logger log = LoggerFactory.getLogger(Main.class);
+    private static Logger log() {
+        return LoggerFactory.getLogger(Main.class);
+    }
 
     @Option(names = "--config", paramLabel = "FILE",
             description = "A properties file of options (port=7777, ...); also LOCKSTEP_CONFIG.")
@@ -47,6 +49,18 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--bind", paramLabel = "HOST", defaultValue = ServerConfig.DEFAULT_BIND,
             description = "Address to listen on (default: ${DEFAULT-VALUE}, every interface).")
     String bind;
+
+    @Option(names = "--http-port", paramLabel = "PORT", defaultValue = "" + Protocol.DEFAULT_HTTP_PORT,
+            description = "Port of the HTTP endpoints /health, /metrics, /barriers; 0 picks a free one "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int httpPort;
+
+    @Option(names = "--no-http", description = "Turn the HTTP endpoints off.")
+    boolean noHttp;
+
+    @Option(names = "--log-format", paramLabel = "FORMAT", defaultValue = "text",
+            description = "text (default) or json (one JSON object a line, for containers).")
+    String logFormat;
 
     @Option(names = "--session-lease", paramLabel = "MILLIS", defaultValue = "" + Protocol.DEFAULT_LEASE_MILLIS,
             description = "How long a session outlives a cut connection when its client asks for no lease "
@@ -177,7 +191,7 @@ public final class Main implements Callable<Integer> {
                 new ServerConfig.ConnectionLimits(maxConnections, maxConnectionsPerAddress,
                         ServerConfig.ConnectionLimits.DEFAULT.maxUnacknowledged(),
                         ServerConfig.ConnectionLimits.DEFAULT.maxPendingWriteBytes()),
-                handshakeTimeout, secret, null);
+                handshakeTimeout, secret, null, noHttp ? ServerConfig.NO_HTTP : httpPort);
         if (tlsCert != null || tlsKey != null || tlsClientCa != null) {
             if (tlsCert == null || tlsKey == null) {
                 throw new IllegalArgumentException("TLS needs both --tls-cert and --tls-key");
@@ -194,6 +208,11 @@ public final class Main implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (!logFormat.equals("text") && !logFormat.equals("json")) {
+            System.err.println("lockstep-coordinator: --log-format must be text or json, was '" + logFormat + "'");
+            return 2;
+        }
+        LogFormat.use(logFormat);
         ServerConfig config;
         try {
             config = serverConfig();
@@ -220,7 +239,7 @@ public final class Main implements Callable<Integer> {
         Signals.onTermination(stop);
         Runtime.getRuntime().addShutdownHook(new Thread(stop, "lockstep-shutdown"));
         stopped.await();
-        log.debug("exiting");
+        log().debug("exiting");
         return 0;
     }
 }

@@ -203,6 +203,14 @@ public sealed interface Message {
         }
     }
 
+    /** Ask for every barrier's live state (for operators). Answered by BARRIERS. */
+    record ListBarriers(long requestId) implements Request {
+        @Override
+        public MessageType type() {
+            return MessageType.LIST;
+        }
+    }
+
     /** Ask for the barrier's live state. Answered by STATUS or ERROR. */
     record Query(long requestId, String barrier) implements Request {
         @Override
@@ -332,6 +340,26 @@ public sealed interface Message {
         @Override
         public MessageType type() {
             return MessageType.STATUS;
+        }
+    }
+
+    /** The answer to LIST: every barrier the coordinator holds, by name. */
+    record Barriers(long requestId, List<BarrierInfo> barriers) implements Reply {
+        public Barriers {
+            barriers = List.copyOf(barriers);
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.BARRIERS;
+        }
+    }
+
+    /** One barrier in a BARRIERS answer; the fields of STATUS, with the name. */
+    record BarrierInfo(String name, int parties, long generation, boolean broken, String brokenReason,
+                       List<Waiter> waiting) {
+        public BarrierInfo {
+            waiting = List.copyOf(waiting);
         }
     }
 

@@ -31,6 +31,7 @@ import java.util.List;
  * PING        0x09  u64 received
  * GOODBYE     0x0A  (empty)
  * AUTH        0x0B  bytes mac
+ * LIST        0x0C  u64 requestId
  * WELCOME     0x81  u16 version, u64 sessionId, u32 maxFrameBytes, str coordinator, u32 leaseMillis,
  *                   u32 heartbeatMillis, u8 resumed, u64 received, str note
  * OK          0x82  u64 requestId
@@ -43,6 +44,8 @@ import java.util.List;
  * RELEASE_PART 0x88 u64 requestId, u32 n, n x (str party, bytes data)
  * PONG        0x89  u64 received
  * CHALLENGE   0x8A  bytes nonce
+ * BARRIERS    0x8B  u64 requestId, u32 n, n x (str name, u32 parties, u64 generation, u8 broken, str brokenReason,
+ *                   u32 w, w x (str party, u64 waitedMillis))
  * </pre>
  *
  * Stateless and thread-safe.
@@ -132,14 +135,16 @@ public final class MessageCodec {
             case STATUS -> {
                 Message.Status s = (Message.Status) m;
                 out.writeLong(s.requestId());
-                out.writeInt(s.parties());
-                out.writeLong(s.generation());
-                out.writeByte(s.broken() ? 1 : 0);
-                writeString(out, s.brokenReason());
-                out.writeInt(s.waiting().size());
-                for (Message.Waiter w : s.waiting()) {
-                    writeString(out, w.party());
-                    out.writeLong(w.waitedMillis());
+                yield writeStatus(out, s.parties(), s.generation(), s.broken(), s.brokenReason(), s.waiting());
+            }
+            case LIST -> out.writeLong(((Message.ListBarriers) m).requestId());
+            case BARRIERS -> {
+                Message.Barriers b = (Message.Barriers) m;
+                out.writeLong(b.requestId());
+                out.writeInt(b.barriers().size());
+                for (Message.BarrierInfo i : b.barriers()) {
+                    writeString(out, i.name());
+                    writeStatus(out, i.parties(), i.generation(), i.broken(), i.brokenReason(), i.waiting());
                 }
                 yield out;
             }
@@ -223,16 +228,18 @@ public final class MessageCodec {
             case RUN_ACTION -> new Message.RunAction(in.readLong(), in.readLong());
             case STATUS -> {
                 long id = in.readLong();
-                int parties = in.readInt();
-                long generation = in.readLong();
-                boolean broken = readBoolean(in);
-                String reason = readString(in);
-                int n = readCount(in, 2 + 8);
-                List<Message.Waiter> ws = new ArrayList<>(n);
+                Message.BarrierInfo i = readStatus(in, "");
+                yield new Message.Status(id, i.parties(), i.generation(), i.broken(), i.brokenReason(), i.waiting());
+            }
+            case LIST -> new Message.ListBarriers(in.readLong());
+            case BARRIERS -> {
+                long id = in.readLong();
+                int n = readCount(in, 2 + 4 + 8 + 1 + 2 + 4);
+                List<Message.BarrierInfo> bs = new ArrayList<>(n);
                 for (int i = 0; i < n; i++) {
-                    ws.add(new Message.Waiter(readString(in), in.readLong()));
+                    bs.add(readStatus(in, readString(in)));
                 }
-                yield new Message.Status(id, parties, generation, broken, reason, ws);
+                yield new Message.Barriers(id, bs);
             }
             case ERROR -> new Message.Error(in.readLong(), ErrorCode.fromCode(in.readUnsignedShort()), readString(in));
             case RELEASE_PART -> new Message.ReleasePart(in.readLong(), readContributions(in));
@@ -253,6 +260,33 @@ public final class MessageCodec {
     public static final int RELEASED_OVERHEAD = Protocol.LENGTH_PREFIX_BYTES + 1 + 8 + 8 + 4 + 4;
     /** Bytes of a RELEASE_PART frame (length prefix included) before its contributions. */
     public static final int RELEASE_PART_OVERHEAD = Protocol.LENGTH_PREFIX_BYTES + 1 + 8 + 4;
+
+    private static ByteBuf writeStatus(ByteBuf out, int parties, long generation, boolean broken, String reason,
+                                       List<Message.Waiter> waiting) {
+        out.writeInt(parties);
+        out.writeLong(generation);
+        out.writeByte(broken ? 1 : 0);
+        writeString(out, reason);
+        out.writeInt(waiting.size());
+        for (Message.Waiter w : waiting) {
+            writeString(out, w.party());
+            out.writeLong(w.waitedMillis());
+        }
+        return out;
+    }
+
+    private static Message.BarrierInfo readStatus(ByteBuf in, String name) {
+        int parties = in.readInt();
+        long generation = in.readLong();
+        boolean broken = readBoolean(in);
+        String reason = readString(in);
+        int n = readCount(in, 2 + 8);
+        List<Message.Waiter> ws = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            ws.add(new Message.Waiter(readString(in), in.readLong()));
+        }
+        return new Message.BarrierInfo(name, parties, generation, broken, reason, ws);
+    }
 
     private static ByteBuf writeContributions(ByteBuf out, List<Message.Contribution> cs) {
         out.writeInt(cs.size());

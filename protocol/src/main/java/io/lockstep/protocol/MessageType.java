@@ -16,6 +16,7 @@ public enum MessageType {
     PING(0x09),
     GOODBYE(0x0A),
     AUTH(0x0B),
+    LIST(0x0C),
 
     WELCOME(0x81),
     OK(0x82),
@@ -26,7 +27,8 @@ public enum MessageType {
     ERROR(0x87),
     RELEASE_PART(0x88),
     PONG(0x89),
-    CHALLENGE(0x8A);
+    CHALLENGE(0x8A),
+    BARRIERS(0x8B);
 
     private static final MessageType[] BY_CODE = new MessageType[256];
 

@@ -28,6 +28,9 @@ class MessageCodecTest {
             new Message.Goodbye(),
             new Message.Auth(new byte[]{1, 2, 3}),
             new Message.Challenge(new byte[32]),
+            new Message.ListBarriers(8),
+            new Message.Barriers(8, List.of(new Message.BarrierInfo("game", 4, 2, false, "",
+                    List.of(new Message.Waiter("susan", 10))), new Message.BarrierInfo("x", 1, 9, true, "why", List.of()))),
             new Message.Declare(1, "game", 4),
             new Message.Await(2, "game", 2000, true, new byte[]{1, 2, 3}),
             new Message.Await(3, "game", Protocol.NO_TIMEOUT, false, new byte[0]),
@@ -70,6 +73,11 @@ class MessageCodecTest {
         assertEquals("00000001" + "0a", hex(new Message.Goodbye()));
         assertEquals("00000007" + "0b" + "00000002" + "abcd", hex(new Message.Auth(new byte[]{(byte) 0xab, (byte) 0xcd})));
         assertEquals("00000006" + "8a" + "00000001" + "ff", hex(new Message.Challenge(new byte[]{(byte) 0xff})));
+        assertEquals("00000009" + "0c" + "0000000000000008", hex(new Message.ListBarriers(8)));
+        assertEquals("0000002e" + "8b" + "0000000000000008" + "00000001" + "0001" + "67" + "00000002"
+                + "0000000000000003" + "00" + "0000" + "00000001" + "0001" + "73" + "0000000000000005",
+                hex(new Message.Barriers(8, List.of(new Message.BarrierInfo("g", 2, 3, false, "",
+                        List.of(new Message.Waiter("s", 5)))))));
         assertEquals("00000013" + "02" + "0000000000000001" + "0004" + "67616d65" + "00000004",
                 hex(new Message.Declare(1, "game", 4)));
         assertEquals("0000001f" + "03" + "0000000000000002" + "0004" + "67616d65" + "00000000000007d0" + "01"

@@ -168,6 +168,11 @@ public final class BarrierCore {
             reset(c);
         } else if (command instanceof Command.Query c) {
             query(c);
+        } else if (command instanceof Command.ListBarriers c) {
+            Session s = sessions.get(c.session());
+            if (s != null) {
+                reply(s, new Effect.StatusList(s.id, c.requestId(), views(now)));
+            }
         } else if (command instanceof Command.OpenSession c) {
             openSession(c);
         } else if (command instanceof Command.CloseSession c) {

@@ -89,6 +89,10 @@ public sealed interface Command {
     record Query(long session, long requestId, String barrier) implements Command {
     }
 
+    /** Ask for every barrier (for operators). */
+    record ListBarriers(long session, long requestId) implements Command {
+    }
+
     /** Time has reached the command's time: expire every deadline at or before it. */
     record Tick() implements Command {
     }

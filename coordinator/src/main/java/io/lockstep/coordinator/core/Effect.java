@@ -45,6 +45,10 @@ public sealed interface Effect {
     record Status(long session, long requestId, BarrierView view) implements Answer {
     }
 
+    /** The answer to a list request: every barrier, by name. */
+    record StatusList(long session, long requestId, List<BarrierView> views) implements Answer {
+    }
+
     /** Event: all parties arrived and were released. {@code roundMillis} runs from the first arrival. */
     record Tripped(String barrier, long generation, int parties, long roundMillis) implements Effect {
     }

@@ -113,7 +113,7 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
                 driver.goodbye(link);
                 ctx.close();
             }
-            case DECLARE, AWAIT, CANCEL, ACTION_DONE, ABORT, RESET, QUERY -> {
+            case DECLARE, AWAIT, CANCEL, ACTION_DONE, ABORT, RESET, QUERY, LIST -> {
                 Message.Request r = (Message.Request) msg;
                 if (r.requestId() == 0) {
                     fail(ctx, ErrorCode.BAD_REQUEST_ID, "request id 0 is reserved");
@@ -122,8 +122,8 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
                 driver.request(link, toCommand(r));
             }
             case AUTH -> fail(ctx, ErrorCode.UNKNOWN_TYPE, "AUTH without a CHALLENGE");
-            case HELLO, WELCOME, OK, RELEASED, FAILED, RUN_ACTION, STATUS, ERROR, RELEASE_PART, PONG, CHALLENGE ->
-                    fail(ctx, ErrorCode.UNKNOWN_TYPE, msg.type() + " is sent by the coordinator, not to it");
+            case HELLO, WELCOME, OK, RELEASED, FAILED, RUN_ACTION, STATUS, ERROR, RELEASE_PART, PONG, CHALLENGE,
+                 BARRIERS -> fail(ctx, ErrorCode.UNKNOWN_TYPE, msg.type() + " is sent by the coordinator, not to it");
         }
     }
 
@@ -145,8 +145,9 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
             case ABORT -> s -> new Command.Abort(s, r.requestId(), ((Message.Abort) r).barrier());
             case RESET -> s -> new Command.Reset(s, r.requestId(), ((Message.Reset) r).barrier());
             case QUERY -> s -> new Command.Query(s, r.requestId(), ((Message.Query) r).barrier());
+            case LIST -> s -> new Command.ListBarriers(s, r.requestId());
             case HELLO, PING, GOODBYE, AUTH, WELCOME, OK, RELEASED, FAILED, RUN_ACTION, STATUS, ERROR, RELEASE_PART,
-                 PONG, CHALLENGE -> throw new AssertionError(r.type() + " is not a request");
+                 PONG, CHALLENGE, BARRIERS -> throw new AssertionError(r.type() + " is not a request");
         };
     }
 
@@ -241,6 +242,7 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
             fail(ctx, ErrorCode.FRAME_TOO_LARGE, "frame exceeds the maximum of " + maxFrameBytes + " bytes");
         } else if (c instanceof SSLException) {
             closeReason = CloseReason.PROTOCOL_ERROR;
+            driver.metrics().framesRejected.labelValues("tls_failed").inc();
             warnings.warn("closing connection from {}: TLS failed: {}", ctx.channel().remoteAddress(), c.getMessage());
             ctx.close();
         } else if (c instanceof IOException) {
@@ -257,6 +259,7 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
             return; // one error frame per connection; the rest of its bytes are ignored
         }
         closeReason = CloseReason.PROTOCOL_ERROR;
+        driver.metrics().framesRejected.labelValues(code.name().toLowerCase()).inc();
         warnings.warn("closing connection from {}{}: {} {}", ctx.channel().remoteAddress(),
                 clientName == null ? "" : " ('" + clientName + "')", code, message);
         ctx.channel().config().setAutoRead(false);

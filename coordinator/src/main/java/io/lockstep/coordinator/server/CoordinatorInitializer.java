@@ -27,6 +27,7 @@ final class CoordinatorInitializer extends ChannelInitializer<SocketChannel> {
         this.driver = driver;
         this.config = config;
         this.limiter = new ConnectionLimiter(config.connections());
+        driver.countConnectionsWith(limiter::open);
         this.tls = config.tls() == null ? null : sslContext(config.tls());
     }
 

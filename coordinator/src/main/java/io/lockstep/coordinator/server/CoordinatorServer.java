@@ -30,6 +30,7 @@ public final class CoordinatorServer implements AutoCloseable {
     private final AtomicBoolean stopped = new AtomicBoolean();
     private EventLoopGroup group;
     private Channel serverChannel;
+    private Channel httpChannel;
     private CoreDriver driver;
     private CoordinatorInitializer initializer;
 
@@ -66,6 +67,28 @@ public final class CoordinatorServer implements AutoCloseable {
             throw e;
         }
         InetSocketAddress bound = (InetSocketAddress) serverChannel.localAddress();
+        if (config.httpPort() != ServerConfig.NO_HTTP) {
+            ServerBootstrap http = new ServerBootstrap()
+                    .group(group)
+                    .channel(transport.serverChannel())
+                    .childHandler(new io.netty.channel.ChannelInitializer<io.netty.channel.socket.SocketChannel>() {
+                        @Override
+                        protected void initChannel(io.netty.channel.socket.SocketChannel ch) {
+                            ch.pipeline()
+                                    .addLast(new io.netty.handler.codec.http.HttpServerCodec())
+                                    .addLast(new io.netty.handler.codec.http.HttpObjectAggregator(16 * 1024))
+                                    .addLast(new HttpHandler(driver, driver.metrics()));
+                        }
+                    });
+            try {
+                httpChannel = http.bind(config.bindHost(), config.httpPort()).sync().channel();
+            } catch (RuntimeException | InterruptedException e) {
+                serverChannel.close();
+                group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+                throw e;
+            }
+            log.info("http endpoints on {}:{} (/health, /metrics, /barriers)", config.bindHost(), httpAddress().getPort());
+        }
         log.info("listening on {}:{} ({} transport{}{})", config.bindHost(), bound.getPort(),
                 transport.name().toLowerCase(), config.tls() != null ? (config.tls().clientCa() != null
                         ? ", mutual TLS" : ", TLS") : ", plaintext",
@@ -76,6 +99,11 @@ public final class CoordinatorServer implements AutoCloseable {
     /** The bound address. */
     public InetSocketAddress address() {
         return (InetSocketAddress) serverChannel.localAddress();
+    }
+
+    /** The bound address of the HTTP endpoints, or null when they are off. */
+    public InetSocketAddress httpAddress() {
+        return httpChannel == null ? null : (InetSocketAddress) httpChannel.localAddress();
     }
 
     /** Connections open now. */
@@ -100,6 +128,9 @@ public final class CoordinatorServer implements AutoCloseable {
         try {
             serverChannel.close().await(2, TimeUnit.SECONDS);
             driver.shutdown(why).get(3, TimeUnit.SECONDS);
+            if (httpChannel != null) {
+                httpChannel.close().await(2, TimeUnit.SECONDS);
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException e) {

@@ -64,6 +64,10 @@ public final class CoreDriver {
     /** Sessions written to during the current command; each is flushed once when the command is done. */
     private final List<ServerSession> toFlush = new ArrayList<>();
     private final Consumer<Effect> dispatcher = this::dispatch;
+    private final Metrics metrics;
+    /** Snapshots for the metrics gauges, written on the core's thread after every command. */
+    private volatile int sessionCount;
+    private volatile int barrierCount;
     private ScheduledFuture<?> timer;
     private long timerAt = BarrierCore.NO_DEADLINE;
     private boolean shutDown;
@@ -78,6 +82,28 @@ public final class CoreDriver {
         this.policy = policy;
         this.coordinatorName = coordinatorName;
         this.maxFrameBytes = maxFrameBytes;
+        this.metrics = new Metrics(() -> sessionCount, () -> barrierCount, () -> connectionCount.getAsInt());
+    }
+
+    private java.util.function.IntSupplier connectionCount = () -> 0;
+
+    /** Where the connection gauge reads from (the server's connection limiter). */
+    void countConnectionsWith(java.util.function.IntSupplier connections) {
+        this.connectionCount = connections;
+    }
+
+    public Metrics metrics() {
+        return metrics;
+    }
+
+    /** True until shutdown begins. */
+    public boolean isServing() {
+        return !shutDown;
+    }
+
+    /** A snapshot of one barrier (null if not held), taken on the core's thread. */
+    public Future<BarrierView> view(String name) {
+        return executor.submit(() -> core.view(name, clockMillis.getAsLong()));
     }
 
     /** The executor the core is confined to. */
@@ -165,7 +191,11 @@ public final class CoreDriver {
             }
             s.received++;
             s.lastHeard = clockMillis.getAsLong();
-            apply(command.apply(s.id));
+            Command c = command.apply(s.id);
+            if (c instanceof Command.Arrive) {
+                metrics.awaits.inc();
+            }
+            apply(c);
         });
     }
 
@@ -264,6 +294,8 @@ public final class CoreDriver {
         }
         toFlush.clear(); // O(sessions written), not O(every session ever written to)
         armTimer();
+        sessionCount = core.sessionCount();
+        barrierCount = core.barrierCount();
     }
 
     private void armTimer() {
@@ -308,14 +340,18 @@ public final class CoreDriver {
                 guardAgainstSlowConsumer(s);
             }
         } else if (effect instanceof Effect.Broken b) {
+            metrics.breaks.labelValues(Metrics.label(b.reason().cause())).inc();
             log.info("{}", b.reason().message());
         } else if (effect instanceof Effect.SessionExpired e) {
+            metrics.sessionsLost.inc();
             sessions.remove(e.session());
             ended.put(e.session(), String.format(Locale.ROOT, "session %d expired: its client was silent for %.1f s,"
                     + " longer than its lease", e.session(), e.silentMillis() / 1000.0));
             log.info("session {} of '{}' lost: silent for {} ms, past its lease", e.session(), e.clientName(),
                     e.silentMillis());
         } else if (effect instanceof Effect.Tripped t) {
+            metrics.trips.inc();
+            metrics.roundSeconds.observe(t.roundMillis() / 1000.0);
             log.debug("barrier '{}' generation {} released {} parties after {} ms", t.barrier(), t.generation(),
                     t.parties(), t.roundMillis());
         }
@@ -341,6 +377,12 @@ public final class CoreDriver {
         }
     }
 
+    private static Message.BarrierInfo info(BarrierView v) {
+        List<Message.Waiter> ws = v.waiting().stream().map(w -> new Message.Waiter(w.party(), w.waitedMillis())).toList();
+        return new Message.BarrierInfo(v.name(), v.parties(), v.generation(), v.broken() != null,
+                v.broken() == null ? "" : v.broken().message(), ws);
+    }
+
     private static String seconds(long millis) {
         return String.format(Locale.ROOT, "%.1f s", millis / 1000.0);
     }
@@ -359,11 +401,11 @@ public final class CoreDriver {
         } else if (a instanceof Effect.Rejected r) {
             return new Message.Error(r.requestId(), r.code(), r.message());
         } else if (a instanceof Effect.Status s) {
-            BarrierView v = s.view();
-            List<Message.Waiter> ws = v.waiting().stream()
-                    .map(w -> new Message.Waiter(w.party(), w.waitedMillis())).toList();
-            return new Message.Status(s.requestId(), v.parties(), v.generation(), v.broken() != null,
-                    v.broken() == null ? "" : v.broken().message(), ws);
+            Message.BarrierInfo i = info(s.view());
+            return new Message.Status(s.requestId(), i.parties(), i.generation(), i.broken(), i.brokenReason(),
+                    i.waiting());
+        } else if (a instanceof Effect.StatusList l) {
+            return new Message.Barriers(l.requestId(), l.views().stream().map(CoreDriver::info).toList());
         }
         throw new AssertionError("unhandled answer " + a);
     }

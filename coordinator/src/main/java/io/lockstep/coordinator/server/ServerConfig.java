@@ -19,10 +19,14 @@ import java.nio.file.Path;
  * @param handshakeMillis how long a new connection has to complete its handshake (HELLO, and AUTH if required)
  * @param authSecret      the shared secret clients must prove they hold, or null for no authentication
  * @param tls             TLS certificate files, or null for plaintext
+ * @param httpPort        port of the HTTP endpoints (health, metrics, barriers); 0 picks a free one; -1 turns them off
  */
 public record ServerConfig(String bindHost, int port, int maxFrameBytes, int ioThreads, BarrierCore.Limits limits,
                            SessionPolicy sessions, ConnectionLimits connections, long handshakeMillis,
-                           byte[] authSecret, TlsFiles tls) {
+                           byte[] authSecret, TlsFiles tls, int httpPort) {
+
+    /** {@link #httpPort} value that turns the HTTP endpoints off. */
+    public static final int NO_HTTP = -1;
 
     public static final String DEFAULT_BIND = "0.0.0.0";
     public static final int DEFAULT_IO_THREADS = 1;
@@ -55,6 +59,9 @@ public record ServerConfig(String bindHost, int port, int maxFrameBytes, int ioT
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port must be 0..65535, was " + port);
         }
+        if (httpPort < NO_HTTP || httpPort > 65535) {
+            throw new IllegalArgumentException("http port must be 0..65535, was " + httpPort);
+        }
         if (maxFrameBytes < Protocol.MIN_MAX_FRAME_BYTES) {
             throw new IllegalArgumentException(
                     "max frame bytes must be at least " + Protocol.MIN_MAX_FRAME_BYTES + ", was " + maxFrameBytes);
@@ -81,7 +88,7 @@ public record ServerConfig(String bindHost, int port, int maxFrameBytes, int ioT
 
     public ServerConfig(String bindHost, int port, int maxFrameBytes, int ioThreads) {
         this(bindHost, port, maxFrameBytes, ioThreads, BarrierCore.Limits.DEFAULT, SessionPolicy.DEFAULT,
-                ConnectionLimits.DEFAULT, DEFAULT_HANDSHAKE_MILLIS, null, null);
+                ConnectionLimits.DEFAULT, DEFAULT_HANDSHAKE_MILLIS, null, null, NO_HTTP);
     }
 
     /** Defaults, on the given port. */
@@ -96,32 +103,38 @@ public record ServerConfig(String bindHost, int port, int maxFrameBytes, int ioT
 
     public ServerConfig withLimits(BarrierCore.Limits v) {
         return new ServerConfig(bindHost, port, maxFrameBytes, ioThreads, v, sessions, connections, handshakeMillis,
-                authSecret, tls);
+                authSecret, tls, httpPort);
     }
 
     public ServerConfig withSessions(SessionPolicy v) {
         return new ServerConfig(bindHost, port, maxFrameBytes, ioThreads, limits, v, connections, handshakeMillis,
-                authSecret, tls);
+                authSecret, tls, httpPort);
     }
 
     public ServerConfig withConnections(ConnectionLimits v) {
         return new ServerConfig(bindHost, port, maxFrameBytes, ioThreads, limits, sessions, v, handshakeMillis,
-                authSecret, tls);
+                authSecret, tls, httpPort);
     }
 
     public ServerConfig withHandshakeMillis(long v) {
         return new ServerConfig(bindHost, port, maxFrameBytes, ioThreads, limits, sessions, connections, v,
-                authSecret, tls);
+                authSecret, tls, httpPort);
     }
 
     public ServerConfig withAuthSecret(byte[] v) {
         return new ServerConfig(bindHost, port, maxFrameBytes, ioThreads, limits, sessions, connections,
-                handshakeMillis, v == null ? null : v.clone(), tls);
+                handshakeMillis, v == null ? null : v.clone(), tls, httpPort);
     }
 
     public ServerConfig withTls(TlsFiles v) {
         return new ServerConfig(bindHost, port, maxFrameBytes, ioThreads, limits, sessions, connections,
-                handshakeMillis, authSecret, v);
+                handshakeMillis, authSecret, v, httpPort);
+    }
+
+    /** The same, with the HTTP endpoints on {@code v} (0: a free port; {@link #NO_HTTP}: off). */
+    public ServerConfig withHttpPort(int v) {
+        return new ServerConfig(bindHost, port, maxFrameBytes, ioThreads, limits, sessions, connections,
+                handshakeMillis, authSecret, tls, v);
     }
 
     @Override

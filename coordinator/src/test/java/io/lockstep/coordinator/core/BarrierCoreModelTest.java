@@ -49,7 +49,7 @@ class BarrierCoreModelTest {
             run(seed);
         }
         // A generator that never produced some outcome would leave it untested; fail instead.
-        for (String kind : List.of("Ok", "Rejected", "Released", "Failed", "RunAction", "Status", "Tripped", "Broken",
+        for (String kind : List.of("Ok", "Rejected", "Released", "Failed", "RunAction", "Status", "StatusList", "Tripped", "Broken",
                 "SessionExpired", "TIMEOUT", "INTERRUPTED", "ABORT", "RESET", "LOST_PARTY", "ACTION_FAILED",
                 "SHUTDOWN", "exchange", "LIMIT_EXCEEDED", "INVALID_ARGUMENT")) {
             assertTrue(seen.getOrDefault(kind, 0) > 0, "no " + kind + " in " + SEEDS + " seeds: " + seen);
@@ -167,8 +167,10 @@ class BarrierCoreModelTest {
             return new Command.Abort(s, req, b);
         } else if (p < 71) {
             return new Command.Reset(s, req, b);
-        } else if (p < 75) {
+        } else if (p < 74) {
             return new Command.Query(s, req, b);
+        } else if (p < 75) {
+            return new Command.ListBarriers(s, req);
         } else if (p < 78) {
             open.remove(s);
             return new Command.CloseSession(s, rnd.nextBoolean() ? "connection closed" : "connection lost");

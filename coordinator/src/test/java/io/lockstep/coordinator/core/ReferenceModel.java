@@ -94,6 +94,18 @@ final class ReferenceModel {
             reset(r);
         } else if (c instanceof Command.Query q) {
             query(q);
+        } else if (c instanceof Command.ListBarriers l) {
+            if (sessions.containsKey(l.session())) {
+                List<BarrierView> views = new ArrayList<>();
+                barriers.values().stream().sorted(java.util.Comparator.comparing(b -> b.name)).forEach(b -> {
+                    List<BarrierView.WaitingParty> ws = new ArrayList<>();
+                    for (W w : b.arrived) {
+                        ws.add(new BarrierView.WaitingParty(w.party, now - w.arrivedAt));
+                    }
+                    views.add(new BarrierView(b.name, b.parties, b.gen, b.broken, ws));
+                });
+                out.add(new Effect.StatusList(l.session(), l.requestId(), views));
+            }
         } else if (c instanceof Command.Tick) {
             tick();
         } else if (c instanceof Command.CloseSession s) {

@@ -69,7 +69,8 @@ class LimitsTest {
     @Test
     void maximumFrameSize() throws Exception {
         start(new ServerConfig("127.0.0.1", 0, 2048, 1, new BarrierCore.Limits(1000, 1 << 20), SessionPolicy.DEFAULT,
-                ServerConfig.ConnectionLimits.DEFAULT, ServerConfig.DEFAULT_HANDSHAKE_MILLIS, null, null));
+                ServerConfig.ConnectionLimits.DEFAULT, ServerConfig.DEFAULT_HANDSHAKE_MILLIS, null, null,
+                ServerConfig.NO_HTTP));
         RawPeer p = peer();
         p.handshake("big");
         p.sendBytes(HexFormat.of().parseHex("00000c0003")); // announces 3072 bytes

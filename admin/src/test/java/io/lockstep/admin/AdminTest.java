@@ -1,0 +1,116 @@
+package io.lockstep.admin;
+
+import io.lockstep.client.DistributedBarrier;
+import io.lockstep.client.LockstepClient;
+import io.lockstep.coordinator.server.CoordinatorServer;
+import io.lockstep.coordinator.server.ServerConfig;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.BrokenBarrierException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** bin/lockstep against a live coordinator: status shows who waits, abort and reset do what the client's do. */
+class AdminTest {
+
+    private CoordinatorServer server;
+    private String address;
+    private LockstepClient susan;
+    private LockstepClient pratik;
+    private final ByteArrayOutputStream printed = new ByteArrayOutputStream();
+
+    @BeforeEach
+    void start() throws Exception {
+        server = new CoordinatorServer(ServerConfig.ephemeralLoopback());
+        address = "127.0.0.1:" + server.start().getPort();
+        susan = LockstepClient.builder().address(address).clientName("susan").connect();
+        pratik = LockstepClient.builder().address(address).clientName("pratik").connect();
+        Admin.out = new PrintStream(printed, true, StandardCharsets.UTF_8);
+    }
+
+    @AfterEach
+    void stop() {
+        susan.close();
+        pratik.close();
+        server.stop("test finished");
+    }
+
+    private int admin(String... args) {
+        printed.reset();
+        String[] all = new String[args.length + 2];
+        all[0] = "--coordinator";
+        all[1] = address;
+        System.arraycopy(args, 0, all, 2, args.length);
+        return Admin.run(all);
+    }
+
+    private String output() {
+        return printed.toString(StandardCharsets.UTF_8);
+    }
+
+    private CompletableFuture<Integer> waiting(LockstepClient c) throws Exception {
+        DistributedBarrier b = c.barrier("game", 4);
+        CompletableFuture<Integer> f = b.awaitAsync();
+        long end = System.nanoTime() + 5_000_000_000L;
+        while (!f.isDone() && System.nanoTime() < end && b.getNumberWaiting() < 1) {
+            Thread.sleep(5);
+        }
+        return f;
+    }
+
+    @Test
+    void statusShowsTheWaitingPartiesByName() throws Exception {
+        waiting(susan);
+        waiting(pratik);
+        assertEquals(0, admin("status"));
+        String[] lines = output().split("\n");
+        assertTrue(lines[0].startsWith("BARRIER") && lines[0].contains("WAITING PARTIES"), output());
+        assertTrue(lines[1].startsWith("game") && lines[1].contains("waiting for 2")
+                && lines[1].contains("susan (") && lines[1].contains("pratik ("), output());
+        assertEquals(0, admin("status", "game"));
+        assertTrue(output().contains("susan ("), output());
+    }
+
+    @Test
+    void abortBreaksTheWaitersAsTheClientsAbortDoes() throws Exception {
+        CompletableFuture<Integer> w = waiting(susan);
+        assertEquals(0, admin("abort", "game"));
+        assertEquals("aborted barrier 'game'\n", output());
+        ExecutionException e = assertThrows(ExecutionException.class, () -> w.get(5, TimeUnit.SECONDS));
+        assertInstanceOf(BrokenBarrierException.class, e.getCause());
+        assertTrue(e.getCause().getMessage().contains("aborted by 'lockstep-admin@"), e.getCause().getMessage());
+        assertEquals(0, admin("status", "game"));
+        assertTrue(output().contains("broken") && output().contains("aborted by"), output());
+    }
+
+    @Test
+    void resetBreaksTheWaitersAndLeavesTheBarrierFresh() throws Exception {
+        CompletableFuture<Integer> w = waiting(susan);
+        assertEquals(0, admin("reset", "game"));
+        ExecutionException e = assertThrows(ExecutionException.class, () -> w.get(5, TimeUnit.SECONDS));
+        assertTrue(e.getCause().getMessage().contains("reset by 'lockstep-admin@"), e.getCause().getMessage());
+        assertFalse(susan.status("game").isBroken());
+    }
+
+    @Test
+    void exitCodesAScriptCanRelyOn() {
+        assertEquals(3, admin("status", "nope"));
+        assertEquals(3, admin("abort", "nope"));
+        assertEquals(2, admin("frobnicate"));
+        assertEquals(4, Admin.run("--coordinator", "127.0.0.1:1", "status"));
+        assertEquals(0, admin("watch", "--count", "1", "--interval", "10"));
+        assertTrue(output().contains("no barriers"), output());
+    }
+}

@@ -1,0 +1,65 @@
+package io.lockstep.coordinator.server;
+
+import io.lockstep.protocol.BreakCause;
+import io.lockstep.protocol.ErrorCode;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+
+import java.util.function.IntSupplier;
+
+/**
+ * What the coordinator counts, in Prometheus's model. Counters are updated where things happen (the core's
+ * thread, connection threads) and are thread-safe; gauges are read when scraped.
+ */
+public final class Metrics {
+
+    final PrometheusRegistry registry = new PrometheusRegistry();
+    final Counter awaits;
+    final Counter trips;
+    final Counter breaks;
+    final Counter framesRejected;
+    final Counter sessionsLost;
+    final Histogram roundSeconds;
+
+    Metrics(IntSupplier sessions, IntSupplier barriers, IntSupplier connections) {
+        awaits = Counter.builder().name("lockstep_awaits").help("Awaits received (parties arriving at a barrier)")
+                .register(registry);
+        trips = Counter.builder().name("lockstep_trips").help("Barrier generations that released all their parties")
+                .register(registry);
+        breaks = Counter.builder().name("lockstep_breaks").help("Barrier generations that broke, by cause")
+                .labelNames("cause").register(registry);
+        framesRejected = Counter.builder().name("lockstep_frames_rejected")
+                .help("Frames answered with an error that closed the connection, by reason").labelNames("reason")
+                .register(registry);
+        sessionsLost = Counter.builder().name("lockstep_sessions_lost")
+                .help("Sessions whose lease expired after their connection was cut").register(registry);
+        roundSeconds = Histogram.builder().name("lockstep_round_seconds")
+                .help("Time from a generation's first arrival to its release").classicOnly()
+                .classicUpperBounds(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+                        30, 60, 300)
+                .register(registry);
+        GaugeWithCallback.builder().name("lockstep_sessions").help("Open client sessions (connected or within lease)")
+                .callback(cb -> cb.call(sessions.getAsInt())).register(registry);
+        GaugeWithCallback.builder().name("lockstep_barriers").help("Barriers held")
+                .callback(cb -> cb.call(barriers.getAsInt())).register(registry);
+        GaugeWithCallback.builder().name("lockstep_connections").help("Open connections")
+                .callback(cb -> cb.call(connections.getAsInt())).register(registry);
+        // Every label value exists from the start, so a graph shows 0 rather than nothing.
+        for (BreakCause c : BreakCause.values()) {
+            breaks.labelValues(label(c)).inc(0);
+        }
+        for (ErrorCode c : ErrorCode.values()) {
+            if (c.fatal()) {
+                framesRejected.labelValues(c.name().toLowerCase()).inc(0);
+            }
+        }
+        framesRejected.labelValues("tls_failed").inc(0);
+    }
+
+    /** The label of a break cause: its name in snake case (timeout, lost_party, ...). */
+    static String label(BreakCause c) {
+        return c.name().toLowerCase();
+    }
+}

@@ -1,0 +1,85 @@
+package io.lockstep.coordinator;
+
+import io.lockstep.coordinator.server.ServerConfig;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Where options come from (command line, environment, config file, default) and how bad values are refused. */
+class ConfigurationTest {
+
+    private static ServerConfig parse(Map<String, String> env, Path file, String... args) throws Exception {
+        Main main = new Main(env);
+        CommandLine cmd = new CommandLine(main);
+        cmd.setDefaultValueProvider(new EnvironmentDefaults(env, file));
+        cmd.parseArgs(args);
+        return main.serverConfig();
+    }
+
+    @Test
+    void commandLineBeatsEnvironmentBeatsConfigFileBeatsDefault() throws Exception {
+        Path file = Files.createTempFile("lockstep", ".properties");
+        Files.writeString(file, "port=8000\nmax-barriers=7\nhttp-port=8001\n");
+        assertEquals(7777, parse(Map.of(), null).port(), "default");
+        assertEquals(8000, parse(Map.of(), file).port(), "config file over default");
+        assertEquals(7, parse(Map.of(), file).limits().maxBarriers());
+        assertEquals(9000, parse(Map.of("LOCKSTEP_PORT", "9000"), file).port(), "environment over config file");
+        assertEquals(9500, parse(Map.of("LOCKSTEP_PORT", "9000"), file, "--port", "9500").port(),
+                "command line over environment");
+        assertEquals(8001, parse(Map.of(), file).httpPort());
+        assertEquals(ServerConfig.NO_HTTP, parse(Map.of(), file, "--no-http").httpPort());
+        assertEquals(123, parse(Map.of("LOCKSTEP_MAX_AWAITS_PER_SESSION", "123"), null).limits().maxAwaitsPerSession());
+    }
+
+    @Test
+    void theSecretComesFromAFileOrTheEnvironmentNeverTheCommandLine() throws Exception {
+        Path secret = Files.createTempFile("secret", "");
+        Files.writeString(secret, "a shared secret of some length\n");
+        assertEquals("a shared secret of some length",
+                new String(parse(Map.of(), null, "--auth-secret-file", secret.toString()).authSecret(),
+                        StandardCharsets.UTF_8));
+        assertEquals("from the environment, long enough",
+                new String(parse(Map.of("LOCKSTEP_AUTH_SECRET", "from the environment, long enough"), null)
+                        .authSecret(), StandardCharsets.UTF_8));
+        assertEquals(2, run(Map.of(), "--auth-secret", "plain"), "there is no option that takes the secret itself");
+    }
+
+    private static int run(Map<String, String> env, String... args) {
+        PrintStream err = System.err;
+        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
+        try {
+            return Main.run(args, env);
+        } finally {
+            System.setErr(err);
+            lastError = captured.toString(StandardCharsets.UTF_8);
+        }
+    }
+
+    private static String lastError = "";
+
+    @Test
+    void badValuesGiveOneLineAndExitCodeTwo() {
+        for (String[] args : new String[][]{
+                {"--port", "abc"}, {"--port", "70000"}, {"--max-frame-bytes", "10"}, {"--log-format", "xml"},
+                {"--session-lease", "100"}, {"--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.pem"},
+                {"--no-such-option"}}) {
+            assertEquals(2, run(Map.of(), args), String.join(" ", args));
+            assertTrue(lastError.startsWith("lockstep-coordinator: "), lastError);
+            assertFalse(lastError.contains("\tat "), "no stack trace: " + lastError);
+        }
+        assertEquals(2, run(Map.of("LOCKSTEP_PORT", "not-a-port")));
+        assertEquals(2, run(Map.of("LOCKSTEP_CONFIG", "/nonexistent/lockstep.properties")));
+        assertTrue(lastError.contains("config file"), lastError);
+    }
+}
