@@ -82,12 +82,7 @@ public final class Admin {
         LockstepClient.Builder b = LockstepClient.builder().address(coordinator)
                 .clientName("lockstep-admin@" + ProcessHandle.current().pid())
                 .connectTimeout(Duration.ofSeconds(5)).requestTimeout(Duration.ofSeconds(10));
-        String envSecret = System.getenv("LOCKSTEP_AUTH_SECRET");
-        if (authSecretFile != null) {
-            b.authSecretFile(authSecretFile);
-        } else if (envSecret != null && !envSecret.isBlank()) {
-            b.authSecret(envSecret.strip().getBytes(StandardCharsets.UTF_8));
-        }
+        b.authSecretFromFileOrEnvironment(authSecretFile);
         if (tlsCa != null) {
             b.tls(tlsCa);
         }
@@ -164,39 +159,51 @@ public final class Admin {
         }
     }
 
-    @Command(name = "abort", description = "Break a barrier: its waiters fail, and so does every await until a reset.")
-    static final class Abort implements Callable<Integer> {
+    /** abort and reset: one barrier, one request, one line of output. */
+    abstract static class OneBarrier implements Callable<Integer> {
         @CommandLine.ParentCommand
         Admin admin;
 
         @Parameters(paramLabel = "NAME")
         String name;
 
+        abstract void apply(LockstepClient client, String barrier);
+
+        abstract String done();
+
         @Override
         public Integer call() {
             return admin.withClient(name, client -> {
-                client.abort(name);
-                out.println("aborted barrier '" + name + "'");
+                apply(client, name);
+                out.println(done() + " barrier '" + name + "'");
                 return 0;
             });
         }
     }
 
-    @Command(name = "reset", description = "Reset a barrier: its waiters fail, and it is fresh and usable at once.")
-    static final class Reset implements Callable<Integer> {
-        @CommandLine.ParentCommand
-        Admin admin;
-
-        @Parameters(paramLabel = "NAME")
-        String name;
+    @Command(name = "abort", description = "Break a barrier: its waiters fail, and so does every await until a reset.")
+    static final class Abort extends OneBarrier {
+        @Override
+        void apply(LockstepClient client, String barrier) {
+            client.abort(barrier);
+        }
 
         @Override
-        public Integer call() {
-            return admin.withClient(name, client -> {
-                client.reset(name);
-                out.println("reset barrier '" + name + "'");
-                return 0;
-            });
+        String done() {
+            return "aborted";
+        }
+    }
+
+    @Command(name = "reset", description = "Reset a barrier: its waiters fail, and it is fresh and usable at once.")
+    static final class Reset extends OneBarrier {
+        @Override
+        void apply(LockstepClient client, String barrier) {
+            client.reset(barrier);
+        }
+
+        @Override
+        String done() {
+            return "reset";
         }
     }
 

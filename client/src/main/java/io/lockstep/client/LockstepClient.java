@@ -264,6 +264,18 @@ public final class LockstepClient implements AutoCloseable {
             return this;
         }
 
+        /**
+         * The shared secret from {@code file} if it is not null, else from the environment variable
+         * {@code LOCKSTEP_AUTH_SECRET} if it is set, else none: how Lockstep's own programs take it.
+         */
+        public Builder authSecretFromFileOrEnvironment(Path file) throws IOException {
+            if (file != null) {
+                return authSecretFile(file);
+            }
+            String env = System.getenv("LOCKSTEP_AUTH_SECRET");
+            return env == null || env.isBlank() ? this : authSecret(env.strip().getBytes(StandardCharsets.UTF_8));
+        }
+
         /** Reads the shared secret from a file (surrounding whitespace ignored). */
         public Builder authSecretFile(Path file) throws IOException {
             return authSecret(Files.readString(file, StandardCharsets.UTF_8).strip().getBytes(StandardCharsets.UTF_8));

@@ -165,12 +165,7 @@ public final class Player implements Callable<Integer> {
         if (sessionLease != null) {
             b.sessionLease(sessionLease);
         }
-        String envSecret = System.getenv("LOCKSTEP_AUTH_SECRET");
-        if (authSecretFile != null) {
-            b.authSecretFile(authSecretFile);
-        } else if (envSecret != null && !envSecret.isBlank()) {
-            b.authSecret(envSecret.strip().getBytes(StandardCharsets.UTF_8));
-        }
+        b.authSecretFromFileOrEnvironment(authSecretFile);
         if (tls || tlsCa != null) {
             b.tls(tlsCa);
         }
