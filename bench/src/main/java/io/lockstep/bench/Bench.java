@@ -58,7 +58,9 @@ public final class Bench implements Callable<Integer> {
                     + "and as many barriers as parties/K or more, each connection's parties are in different barriers.")
     int partiesPerConnection;
 
-    @Option(names = "--warmup", paramLabel = "W", description = "Untimed rounds first (default: min(200, R/5), at least 5).")
+    @Option(names = "--warmup", paramLabel = "W",
+            description = "Untimed rounds first, so the JIT has compiled the hot paths (default: R/2, at least 5, "
+                    + "at most 20,000).")
     Integer warmup;
 
     @Option(names = "--coordinator", paramLabel = "HOST:PORT",
@@ -104,7 +106,7 @@ public final class Bench implements Callable<Integer> {
             return 2;
         }
         processes = Math.min(processes, parties / partiesPerConnection);
-        int warm = warmup != null ? warmup : Math.max(5, Math.min(200, rounds / 5));
+        int warm = warmup != null ? warmup : Math.max(5, Math.min(20_000, rounds / 2));
         Path self = Path.of(Bench.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         Process coord = null;
         String address = coordinator;
