@@ -32,15 +32,15 @@ final class AwaitCall implements ClientSession.Outstanding {
     private final String barrier;
     private final Runnable action;
     private final Executor actionExecutor;
-    private final ClientSession connection;
+    private final ClientSession session;
     private volatile Throwable actionFailure;
 
-    AwaitCall(long requestId, String barrier, Runnable action, Executor actionExecutor, ClientSession connection) {
+    AwaitCall(long requestId, String barrier, Runnable action, Executor actionExecutor, ClientSession session) {
         this.requestId = requestId;
         this.barrier = barrier;
         this.action = action;
         this.actionExecutor = actionExecutor;
-        this.connection = connection;
+        this.session = session;
     }
 
     @Override
@@ -87,7 +87,7 @@ final class AwaitCall implements ClientSession.Outstanding {
 
     /** Asks the coordinator to withdraw this await; the outcome still arrives as the final reply. */
     void cancel() {
-        connection.sendOneWay(new Message.Cancel(requestId));
+        session.sendOneWay(new Message.Cancel(requestId));
     }
 
     private void runAction() {
@@ -98,7 +98,7 @@ final class AwaitCall implements ClientSession.Outstanding {
             actionFailure = t;
             failure = t.getMessage() == null ? t.getClass().getName() : t.getClass().getName() + ": " + t.getMessage();
         }
-        connection.sendOneWay(new Message.ActionDone(requestId, failure));
+        session.sendOneWay(new Message.ActionDone(requestId, failure));
     }
 
     private Throwable toException(Message.Failed f) {
