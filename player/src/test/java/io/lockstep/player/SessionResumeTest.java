@@ -171,6 +171,22 @@ class SessionResumeTest {
     }
 
     @Test
+    void aPartyLostBeforeItArrivesBreaksTheBarrierForThoseWaitingNamingIt() throws Exception {
+        startCoordinator();
+        ChaosProxy net = proxy();
+        client("far", net.port(), Duration.ofMillis(1_000)).barrier("early", 2); // declared, still "playing"
+        DistributedBarrier near = client("near", port, Duration.ofSeconds(10)).barrier("early", 2);
+        CompletableFuture<Integer> waiting = near.awaitAsync();
+        waitFor(Duration.ofSeconds(5), () -> near.getNumberWaiting() == 1);
+        net.cut(); // far's host goes away before it reaches the barrier
+        Throwable e = failureOf(waiting, Duration.ofSeconds(1 + 2));
+        assertInstanceOf(BrokenBarrierException.class, e);
+        assertTrue(e.getMessage().contains("party 'far' was lost: silent for") && e.getMessage().contains(
+                "before it arrived; 1 of 2 arrived: near"), e.getMessage());
+        net.restore();
+    }
+
+    @Test
     void aCoordinatorThatDiesIsNeverAHangAndOnceBackTheErrorSaysItsStateWasLost() throws Exception {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             port = s.getLocalPort();

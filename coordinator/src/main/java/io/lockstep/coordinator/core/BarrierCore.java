@@ -217,8 +217,26 @@ public final class BarrierCore {
     private void expireLease(Session s) {
         long silent = now - s.silentSince;
         emit(new Effect.SessionExpired(s.id, s.name, silent));
-        closeSession(new Command.CloseSession(s.id, String.format(Locale.ROOT,
-                "silent for %.1f s; its session lease of %s expired", silent / 1000.0, seconds(s.leaseMillis))));
+        String why = String.format(Locale.ROOT, "silent for %.1f s; its session lease of %s expired", silent / 1000.0,
+                seconds(s.leaseMillis));
+        // A party that declared a barrier and is lost before arriving will never arrive in this generation: the
+        // parties waiting for it learn so now, rather than waiting for their timeouts (or for ever).
+        for (Barrier b : s.declared) {
+            if (b.broken == null && b.runner == null && !b.arrived.isEmpty() && !arrivedFrom(b, s)) {
+                breakBarrier(b, BreakCause.LOST_PARTY, s.name, why + " before it arrived", null, Outcome.BROKEN);
+                drainQueue(b);
+            }
+        }
+        closeSession(new Command.CloseSession(s.id, why));
+    }
+
+    private static boolean arrivedFrom(Barrier b, Session s) {
+        for (Waiter w : b.arrived) {
+            if (w.session == s) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static String seconds(long millis) {

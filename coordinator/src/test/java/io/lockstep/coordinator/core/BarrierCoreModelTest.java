@@ -51,7 +51,7 @@ class BarrierCoreModelTest {
         // A generator that never produced some outcome would leave it untested; fail instead.
         for (String kind : List.of("Ok", "Rejected", "Released", "Failed", "RunAction", "Status", "StatusList", "Tripped", "Broken",
                 "SessionExpired", "TIMEOUT", "INTERRUPTED", "ABORT", "RESET", "LOST_PARTY", "ACTION_FAILED",
-                "SHUTDOWN", "exchange", "LIMIT_EXCEEDED", "INVALID_ARGUMENT")) {
+                "SHUTDOWN", "exchange", "LIMIT_EXCEEDED", "INVALID_ARGUMENT", "lost before arriving")) {
             assertTrue(seen.getOrDefault(kind, 0) > 0, "no " + kind + " in " + SEEDS + " seeds: " + seen);
         }
     }
@@ -116,6 +116,9 @@ class BarrierCoreModelTest {
                     seen.merge(e.getClass().getSimpleName(), 1, Integer::sum);
                     if (e instanceof Effect.Broken broken) {
                         seen.merge(broken.reason().cause().name(), 1, Integer::sum);
+                        if (broken.reason().detail().endsWith("before it arrived")) {
+                            seen.merge("lost before arriving", 1, Integer::sum);
+                        }
                     }
                     if (e instanceof Effect.Released r && !r.contributions().isEmpty()) {
                         seen.merge("exchange", 1, Integer::sum);

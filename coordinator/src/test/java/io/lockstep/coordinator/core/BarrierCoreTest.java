@@ -274,6 +274,28 @@ class BarrierCoreTest {
     }
 
     @Test
+    void aPartyLostBeforeItArrivedBreaksTheBarrierItDeclaredInsteadOfLeavingTheOthersWaiting() {
+        h.open(1, "susan");
+        h.apply(new Command.OpenSession(2, "nijam", 10_000));
+        for (long s = 1; s <= 2; s++) {
+            h.declare(s, "game", 2);
+        }
+        h.arrive(1, 10, "game");
+        h.apply(new Command.Disconnect(2, 0)); // nijam's process died while it was still playing
+        List<Effect.Failed> failed = only(h.tickAt(10_000), Effect.Failed.class);
+        assertEquals(1, failed.size());
+        assertEquals("barrier 'game' generation 1 broken: party 'nijam' was lost: silent for 10.0 s; its session lease "
+                + "of 10 s expired before it arrived; 1 of 2 arrived: susan; not arrived: nijam",
+                failed.get(0).reason().message());
+        // A client that closes (says goodbye) before arriving breaks nothing: it left on purpose.
+        h.apply(new Command.Reset(1, 11, "game"));
+        h.open(3, "pratik");
+        h.declare(3, "game", 2);
+        h.arrive(1, 12, "game");
+        assertEquals(List.of(), only(h.apply(new Command.CloseSession(3, "its client closed it")), Effect.Failed.class));
+    }
+
+    @Test
     void twoAwaitsOfOneClientInOneGenerationGetDistinctPartyNames() {
         h.open(1, "susan");
         h.declare(1, "game", 3);

@@ -413,10 +413,23 @@ final class ReferenceModel {
                 long silent = now - silentSince.get(lapsed);
                 out.add(new Effect.SessionExpired(lapsed, sessions.get(lapsed), silent));
                 long lease = leaseOf.get(lapsed);
-                close(new Command.CloseSession(lapsed, String.format(java.util.Locale.ROOT,
+                String why = String.format(java.util.Locale.ROOT,
                         "silent for %.1f s; its session lease of %s expired", silent / 1000.0,
                         lease % 1000 == 0 ? lease / 1000 + " s"
-                                : String.format(java.util.Locale.ROOT, "%.1f s", lease / 1000.0))));
+                                : String.format(java.util.Locale.ROOT, "%.1f s", lease / 1000.0));
+                // Barriers it declared, where others wait and it has not arrived, break now.
+                for (B b : new ArrayList<>(barriers.values())) {
+                    boolean mine = false;
+                    for (W w : b.arrived) {
+                        mine |= w.session == lapsed;
+                    }
+                    if (b.declarers.contains(lapsed) && b.broken == null && b.runner == null && !b.arrived.isEmpty()
+                            && !mine) {
+                        breakIt(b, BreakCause.LOST_PARTY, sessions.get(lapsed), why + " before it arrived", null, null);
+                        drain(b);
+                    }
+                }
+                close(new Command.CloseSession(lapsed, why));
             } else {
                 return;
             }
