@@ -17,10 +17,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import static io.lockstep.player.Waiting.holdFor;
+import static io.lockstep.player.Waiting.waitFor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -81,15 +82,6 @@ class FailureClusterIT {
         }
     }
 
-    private static void waitFor(Duration limit, BooleanSupplier condition) throws InterruptedException {
-        long end = System.nanoTime() + limit.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                fail("condition did not hold within " + limit);
-            }
-            Thread.sleep(20);
-        }
-    }
 
     private LockstepClient observer;
 
@@ -115,10 +107,6 @@ class FailureClusterIT {
         net.must(host, "iptables", "-F");
     }
 
-    /** The network stays cut this long: the scenario's duration, not a synchronisation. */
-    private static void holdFor(Duration d) throws InterruptedException {
-        Thread.sleep(d.toMillis());
-    }
 
     @Test
     void killingAWaitingPartyBreaksTheBarrierForEveryoneElseNamingItWithinTheLeasePlusTwoSeconds() throws Exception {

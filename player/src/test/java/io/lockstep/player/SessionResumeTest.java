@@ -23,8 +23,9 @@ import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 
+import static io.lockstep.player.Waiting.holdFor;
+import static io.lockstep.player.Waiting.waitFor;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -71,20 +72,7 @@ class SessionResumeTest {
         return c;
     }
 
-    private static void waitFor(Duration limit, BooleanSupplier condition) throws InterruptedException {
-        long end = System.nanoTime() + limit.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > end) {
-                fail("condition did not hold within " + limit);
-            }
-            Thread.sleep(10);
-        }
-    }
 
-    /** The network stays in its state for this long: the scenario's duration, not a synchronisation. */
-    private static void holdFor(Duration d) throws InterruptedException {
-        Thread.sleep(d.toMillis());
-    }
 
     private static Throwable failureOf(CompletableFuture<?> f, Duration within) throws Exception {
         try {

@@ -3,35 +3,28 @@ package io.lockstep.protocol;
 /** Why a barrier generation broke. Carried by FAILED frames as one byte. */
 public enum BreakCause {
     /** A party's deadline passed before all parties arrived. */
-    TIMEOUT(1, "timed out"),
+    TIMEOUT(1),
     /** A party's waiting thread was interrupted (the client sent CANCEL). */
-    INTERRUPTED(2, "interrupted"),
+    INTERRUPTED(2),
     /** Someone called {@code abort()}. */
-    ABORT(3, "aborted"),
+    ABORT(3),
     /** Someone called {@code reset()} while parties were waiting. */
-    RESET(4, "reset"),
+    RESET(4),
     /** A waiting party's session ended: its connection closed, or was cut for longer than its lease. */
-    LOST_PARTY(5, "lost"),
+    LOST_PARTY(5),
     /** The barrier action of the last party threw. */
-    ACTION_FAILED(6, "action failed"),
+    ACTION_FAILED(6),
     /** The coordinator is shutting down. */
-    SHUTDOWN(7, "shutdown");
+    SHUTDOWN(7);
 
     private final int code;
-    private final String label;
 
-    BreakCause(int code, String label) {
+    BreakCause(int code) {
         this.code = code;
-        this.label = label;
     }
 
     public int code() {
         return code;
-    }
-
-    /** A short lower-case word for logs and metrics labels. */
-    public String label() {
-        return label;
     }
 
     public static BreakCause fromCode(int code) {

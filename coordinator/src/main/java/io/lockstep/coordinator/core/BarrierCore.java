@@ -9,7 +9,6 @@ import io.lockstep.protocol.Protocol;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -709,9 +708,4 @@ public final class BarrierCore {
         }
     }
 
-    /** Visible for tests: the sessions that declared {@code barrier}, by client name. */
-    Collection<String> declarers(String barrier) {
-        Barrier b = barriers.get(barrier);
-        return b == null ? List.of() : b.declarers.stream().map(s -> s.name).toList();
-    }
 }

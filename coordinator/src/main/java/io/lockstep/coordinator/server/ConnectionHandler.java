@@ -1,6 +1,5 @@
 package io.lockstep.coordinator.server;
 
-import io.lockstep.coordinator.core.Command;
 import io.lockstep.protocol.Authentication;
 import io.lockstep.protocol.ErrorCode;
 import io.lockstep.protocol.Message;
@@ -23,7 +22,6 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
-import java.util.function.LongFunction;
 
 /**
  * One connection: checks the handshake, then hands each frame to the {@link CoreDriver} for its session.
@@ -119,36 +117,12 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
                     fail(ctx, ErrorCode.BAD_REQUEST_ID, "request id 0 is reserved");
                     return;
                 }
-                driver.request(link, toCommand(r));
+                driver.request(link, r);
             }
             case AUTH -> fail(ctx, ErrorCode.UNKNOWN_TYPE, "AUTH without a CHALLENGE");
             case HELLO, WELCOME, OK, RELEASED, FAILED, RUN_ACTION, STATUS, ERROR, RELEASE_PART, PONG, CHALLENGE,
                  BARRIERS -> fail(ctx, ErrorCode.UNKNOWN_TYPE, msg.type() + " is sent by the coordinator, not to it");
         }
-    }
-
-    /** The command for a request; the session id is filled in on the core's executor. */
-    private static LongFunction<Command> toCommand(Message.Request r) {
-        // Java 17: a switch over the type enum is exhaustive-checked; each case casts to its record.
-        return switch (r.type()) {
-            case DECLARE -> {
-                Message.Declare d = (Message.Declare) r;
-                yield s -> new Command.Declare(s, d.requestId(), d.barrier(), d.parties());
-            }
-            case AWAIT -> {
-                Message.Await a = (Message.Await) r;
-                yield s -> new Command.Arrive(s, a.requestId(), a.barrier(), a.timeoutMillis(), a.runsAction(),
-                        a.exchange(), a.contribution());
-            }
-            case CANCEL -> s -> new Command.Cancel(s, r.requestId());
-            case ACTION_DONE -> s -> new Command.ActionDone(s, r.requestId(), ((Message.ActionDone) r).failure());
-            case ABORT -> s -> new Command.Abort(s, r.requestId(), ((Message.Abort) r).barrier());
-            case RESET -> s -> new Command.Reset(s, r.requestId(), ((Message.Reset) r).barrier());
-            case QUERY -> s -> new Command.Query(s, r.requestId(), ((Message.Query) r).barrier());
-            case LIST -> s -> new Command.ListBarriers(s, r.requestId());
-            case HELLO, PING, GOODBYE, AUTH, WELCOME, OK, RELEASED, FAILED, RUN_ACTION, STATUS, ERROR, RELEASE_PART,
-                 PONG, CHALLENGE, BARRIERS -> throw new AssertionError(r.type() + " is not a request");
-        };
     }
 
     private void handshake(ChannelHandlerContext ctx, Message.Hello hello) {

@@ -27,7 +27,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
-import java.util.function.LongFunction;
 import java.util.function.LongSupplier;
 
 /**
@@ -36,7 +35,7 @@ import java.util.function.LongSupplier;
  * the session's outbox until acknowledged, so a client that reconnects gets what it missed), and keeps one
  * timer armed at the core's next deadline.
  *
- * <p>Every method runs its work on {@link #executor()}; they may be called from any thread. Frames written
+ * <p>Every method runs its work on the core's executor; they may be called from any thread. Frames written
  * during one command are flushed once per channel when the command is done.
  */
 public final class CoreDriver {
@@ -104,11 +103,6 @@ public final class CoreDriver {
     /** A snapshot of one barrier (null if not held), taken on the core's thread. */
     public Future<BarrierView> view(String name) {
         return executor.submit(() -> core.view(name, clockMillis.getAsLong()));
-    }
-
-    /** The executor the core is confined to. */
-    public EventExecutor executor() {
-        return executor;
     }
 
     private void onCore(Runnable task) {
@@ -182,21 +176,53 @@ public final class CoreDriver {
                 s.outbox.size());
     }
 
-    /** A counted request frame of the connection's session. */
-    void request(Link link, LongFunction<Command> command) {
-        onCore(() -> {
-            ServerSession s = link.session;
-            if (s == null || s.channel != link.channel) {
-                return; // refused or replaced; the client will resume on its new connection
+    /**
+     * A counted request frame of the connection's session. On the per-message path: with one I/O thread the
+     * connection's loop is the core's, and the request is applied at once, without a task.
+     */
+    void request(Link link, Message.Request request) {
+        if (executor.inEventLoop()) {
+            applyRequest(link, request);
+        } else {
+            executor.execute(() -> applyRequest(link, request));
+        }
+    }
+
+    private void applyRequest(Link link, Message.Request request) {
+        ServerSession s = link.session; // set by the handshake, which ran earlier on this thread
+        if (s == null || s.channel != link.channel) {
+            return; // refused or replaced; the client will resume on its new connection
+        }
+        s.received++;
+        s.lastHeard = clockMillis.getAsLong();
+        if (request.type() == io.lockstep.protocol.MessageType.AWAIT) {
+            metrics.awaits.inc();
+        }
+        apply(toCommand(s.id, request));
+    }
+
+    /** The core's command for a request frame of session {@code session}. */
+    private static Command toCommand(long session, Message.Request r) {
+        // Java 17: a switch over the type enum is exhaustive-checked; each case casts to its record.
+        return switch (r.type()) {
+            case DECLARE -> {
+                Message.Declare d = (Message.Declare) r;
+                yield new Command.Declare(session, d.requestId(), d.barrier(), d.parties());
             }
-            s.received++;
-            s.lastHeard = clockMillis.getAsLong();
-            Command c = command.apply(s.id);
-            if (c instanceof Command.Arrive) {
-                metrics.awaits.inc();
+            case AWAIT -> {
+                Message.Await a = (Message.Await) r;
+                yield new Command.Arrive(session, a.requestId(), a.barrier(), a.timeoutMillis(), a.runsAction(),
+                        a.exchange(), a.contribution());
             }
-            apply(c);
-        });
+            case CANCEL -> new Command.Cancel(session, r.requestId());
+            case ACTION_DONE -> new Command.ActionDone(session, r.requestId(), ((Message.ActionDone) r).failure());
+            case ABORT -> new Command.Abort(session, r.requestId(), ((Message.Abort) r).barrier());
+            case RESET -> new Command.Reset(session, r.requestId(), ((Message.Reset) r).barrier());
+            case QUERY -> new Command.Query(session, r.requestId(), ((Message.Query) r).barrier());
+            case LIST -> new Command.ListBarriers(session, r.requestId());
+            case HELLO, PING, GOODBYE, AUTH, WELCOME, OK, RELEASED, FAILED, RUN_ACTION, STATUS, ERROR, RELEASE_PART,
+                 PONG, CHALLENGE, BARRIERS -> throw new AssertionError(r.type() + " is not a request");
+        };
     }
 
     /** A heartbeat: acknowledges frames, answered by PONG. */
@@ -285,14 +311,25 @@ public final class CoreDriver {
             // A bug in the core must not take the coordinator down; it is loud so it gets fixed.
             log.error("barrier core failed on {}", command, e);
         }
+        List<ServerSession> deaf = null;
         for (int i = 0; i < toFlush.size(); i++) {
             ServerSession s = toFlush.get(i);
             s.flushPending = false;
             if (s.channel != null) {
                 s.channel.flush();
+                if (isSlowConsumer(s)) { // once per session and command, not once per frame
+                    deaf = deaf == null ? new ArrayList<>() : deaf;
+                    deaf.add(s);
+                }
             }
         }
         toFlush.clear(); // O(sessions written), not O(every session ever written to)
+        if (deaf != null) {
+            // Ended only now: ending a session is a command of its own, never one nested inside another.
+            for (ServerSession s : deaf) {
+                cutOffSlowConsumer(s);
+            }
+        }
         armTimer();
         sessionCount = core.sessionCount();
         barrierCount = core.barrierCount();
@@ -332,12 +369,9 @@ public final class CoreDriver {
             } else {
                 written = s.send(m);
             }
-            if (written) {
-                if (!s.flushPending) {
-                    s.flushPending = true;
-                    toFlush.add(s);
-                }
-                guardAgainstSlowConsumer(s);
+            if (written && !s.flushPending) {
+                s.flushPending = true;
+                toFlush.add(s);
             }
         } else if (effect instanceof Effect.Broken b) {
             metrics.breaks.labelValues(Metrics.label(b.reason().cause())).inc();
@@ -362,18 +396,24 @@ public final class CoreDriver {
      * the limits its connection is closed; the session then has its lease to come back and catch up, else it is
      * lost like any other silent party.
      */
-    private void guardAgainstSlowConsumer(ServerSession s) {
-        Channel ch = s.channel;
-        io.netty.channel.ChannelOutboundBuffer pending = ch.unsafe().outboundBuffer();
+    private boolean isSlowConsumer(ServerSession s) {
+        io.netty.channel.ChannelOutboundBuffer pending = s.channel.unsafe().outboundBuffer();
         long queued = pending == null ? 0 : pending.totalPendingWriteBytes();
-        if (queued > connectionLimits.maxPendingWriteBytes() || s.outbox.size() > connectionLimits.maxUnacknowledged()) {
-            log.warn("closing connection of session {} ('{}') from {}: {} bytes unread, {} frames unacknowledged",
-                    s.id, s.clientName, ch.remoteAddress(), queued, s.outbox.size());
-            ch.writeAndFlush(new Message.Error(0, ErrorCode.SLOW_CONSUMER, "the connection does not read what it is "
-                    + "sent")).addListener(ChannelFutureListener.CLOSE);
-            if (s.outbox.size() > connectionLimits.maxUnacknowledged()) {
-                endSession(s, "it did not acknowledge " + s.outbox.size() + " answers");
-            }
+        return queued > connectionLimits.maxPendingWriteBytes()
+                || s.outbox.size() > connectionLimits.maxUnacknowledged();
+    }
+
+    private void cutOffSlowConsumer(ServerSession s) {
+        Channel ch = s.channel;
+        if (ch == null || !sessions.containsKey(s.id)) {
+            return;
+        }
+        log.warn("closing connection of session {} ('{}') from {}: {} frames unacknowledged, output not read",
+                s.id, s.clientName, ch.remoteAddress(), s.outbox.size());
+        ch.writeAndFlush(new Message.Error(0, ErrorCode.SLOW_CONSUMER, "the connection does not read what it is "
+                + "sent")).addListener(ChannelFutureListener.CLOSE);
+        if (s.outbox.size() > connectionLimits.maxUnacknowledged()) {
+            endSession(s, "it did not acknowledge " + s.outbox.size() + " answers");
         }
     }
 

@@ -91,11 +91,6 @@ public record ServerConfig(String bindHost, int port, int maxFrameBytes, int ioT
                 ConnectionLimits.DEFAULT, DEFAULT_HANDSHAKE_MILLIS, null, null, NO_HTTP);
     }
 
-    /** Defaults, on the given port. */
-    public static ServerConfig onPort(int port) {
-        return new ServerConfig(DEFAULT_BIND, port, Protocol.DEFAULT_MAX_FRAME_BYTES, DEFAULT_IO_THREADS);
-    }
-
     /** Defaults, on a free loopback port: for tests. */
     public static ServerConfig ephemeralLoopback() {
         return new ServerConfig("127.0.0.1", 0, Protocol.DEFAULT_MAX_FRAME_BYTES, DEFAULT_IO_THREADS);
