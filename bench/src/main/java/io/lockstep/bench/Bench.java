@@ -22,6 +22,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -117,17 +118,17 @@ public final class Bench implements Callable<Integer> {
                 List<String> cmd = new ArrayList<>(List.of(java()));
                 cmd.addAll(List.of(coordinatorOpts.trim().split("\\s+")));
                 cmd.addAll(List.of("-jar", jar.toString(), "--port", "0", "--bind", "127.0.0.1",
-                        "--max-connections-per-address", "65536", "--io-threads", "" + coordinatorIoThreads));
+                        "--max-connections-per-address", "65536", "--io-threads", "" + coordinatorIoThreads,
+                        "--http-port", "0"));
                 Path log = Files.createTempFile("lockstep-bench-coordinator-", ".log");
                 coord = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
                 address = "127.0.0.1:" + awaitListening(coord, log);
             }
             long heapIdle = coord != null ? heapAfterGc(coord) : -1;
-            Duration cpuBefore = coord != null ? cpu(coord) : Duration.ZERO;
 
             List<Process> workers = new ArrayList<>();
             List<BufferedReader> outputs = new ArrayList<>();
-            AtomicLong connected = new AtomicLong();
+            AtomicLongArray connected = new AtomicLongArray(processes); // parties connected, per worker
             AtomicLong roundsDone = new AtomicLong();
             for (int w = 0; w < processes; w++) {
                 // One client I/O thread per worker process, as the floor has one selector thread per process.
@@ -139,21 +140,28 @@ public final class Bench implements Callable<Integer> {
                 Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.PIPE).start();
                 workers.add(p);
                 outputs.add(new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8)));
-                follow(p, connected, roundsDone);
+                follow(p, connected, w, roundsDone);
             }
             Thread progress = progressLine(connected, roundsDone);
-            for (BufferedReader r : outputs) {
-                String line = r.readLine();
+            for (int w = 0; w < outputs.size(); w++) {
+                String line = outputs.get(w).readLine();
                 if (line == null || !line.startsWith("ready")) {
                     throw new IOException("a worker failed to connect its parties: " + line);
                 }
-                connected.addAndGet(Long.parseLong(line.split(" ")[1]) - 0);
+                connected.set(w, Long.parseLong(line.split(" ")[1]));
             }
             long heapConnected = coord != null ? heapAfterGc(coord) : -1;
             for (Process p : workers) {
                 p.getOutputStream().write("go\n".getBytes(StandardCharsets.UTF_8));
                 p.getOutputStream().flush();
             }
+            for (BufferedReader r : outputs) {
+                String line = r.readLine();
+                if (!"timed".equals(line)) {
+                    throw new IOException("a worker failed during the warm-up: " + line);
+                }
+            }
+            Duration cpuBefore = coord != null ? cpu(coord) : Duration.ZERO;
             Histogram merged = new Histogram(TimeUnit.MINUTES.toNanos(10), 3);
             long wall = 0;
             for (BufferedReader r : outputs) {
@@ -183,9 +191,10 @@ public final class Bench implements Callable<Integer> {
                         cpuUsed.toNanos() / 1e9, 100 * cpuUsed.toNanos() / 1e9 / wallS, heapIdle / 1024,
                         heapConnected / 1024, parties, (heapConnected - heapIdle) / parties);
             }
-            out.printf(Locale.ROOT, "round latency: p50 %d us, p90 %d us, p99 %d us, max %d us (%d rounds)%n",
-                    merged.getValueAtPercentile(50) / 1000, merged.getValueAtPercentile(90) / 1000,
-                    merged.getValueAtPercentile(99) / 1000, merged.getMaxValue() / 1000, merged.getTotalCount());
+            out.printf(Locale.ROOT, "round latency: p50 %d us, p90 %d us, p99 %d us, max %d us (%d rounds, as seen by "
+                            + "each of %d processes)%n", merged.getValueAtPercentile(50) / 1000,
+                    merged.getValueAtPercentile(90) / 1000, merged.getValueAtPercentile(99) / 1000,
+                    merged.getMaxValue() / 1000, rounds, processes);
             out.printf(Locale.ROOT, "lockstep-bench parties=%d procs=%d barriers=%d rounds=%d%s wall_s=%.3f rounds_per_s=%.1f "
                             + "p50_us=%d p99_us=%d max_us=%d%n", parties, processes, barriers, rounds,
                     partiesPerConnection > 1 ? " connections=" + parties / partiesPerConnection : "", wallS,
@@ -199,6 +208,14 @@ public final class Bench implements Callable<Integer> {
                 coord.destroyForcibly();
             }
         }
+    }
+
+    private static long sum(AtomicLongArray values) {
+        long sum = 0;
+        for (int i = 0; i < values.length(); i++) {
+            sum += values.get(i);
+        }
+        return sum;
     }
 
     private static String java() {
@@ -243,12 +260,14 @@ public final class Bench implements Callable<Integer> {
     }
 
     /** Reads a worker's progress lines (stderr) into the counters; other lines pass through. */
-    private static void follow(Process p, AtomicLong connected, AtomicLong roundsDone) {
+    private static void follow(Process p, AtomicLongArray connected, int worker, AtomicLong roundsDone) {
         Thread t = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getErrorStream(), StandardCharsets.UTF_8))) {
                 for (String line; (line = r.readLine()) != null; ) {
                     if (line.startsWith("progress rounds ")) {
                         roundsDone.accumulateAndGet(Long.parseLong(line.substring(16)), Math::max);
+                    } else if (line.startsWith("progress parties ")) {
+                        connected.set(worker, Long.parseLong(line.substring(17)));
                     } else if (!line.startsWith("progress ")) {
                         System.err.println("worker: " + line);
                     }
@@ -261,12 +280,12 @@ public final class Bench implements Callable<Integer> {
         t.start();
     }
 
-    private Thread progressLine(AtomicLong connected, AtomicLong roundsDone) {
+    private Thread progressLine(AtomicLongArray connected, AtomicLong roundsDone) {
         Thread t = new Thread(() -> {
             try {
                 while (true) {
                     Thread.sleep(1000);
-                    System.err.printf("\r  parties connected %d/%d, rounds done %d/%d   ", connected.get(), parties,
+                    System.err.printf("\r  parties connected %d/%d, rounds done %d/%d   ", sum(connected), parties,
                             roundsDone.get(), rounds);
                 }
             } catch (InterruptedException e) {

@@ -20,7 +20,7 @@ import java.util.concurrent.TimeUnit;
  * {@link LockstepClient} per connection it owns (connection c belongs to process c % PROCESSES and carries parties
  * c*K .. c*K+K-1; party i belongs to barrier i % BARRIERS),
  * says {@code ready}, waits for {@code go} on stdin, plays WARMUP then ROUNDS rounds with every party awaiting
- * asynchronously, and prints {@code result WALL_NANOS HISTOGRAM} (per-round latency, base64). It then waits for
+ * asynchronously, says {@code timed} when the warm-up is over, and prints {@code result WALL_NANOS HISTOGRAM} (per-round latency, base64). It then waits for
  * {@code done} on stdin with its parties still connected, so the orchestrator can weigh the coordinator.
  */
 public final class Worker {
@@ -51,6 +51,8 @@ public final class Worker {
             long now = System.nanoTime();
             if (round == 0) {
                 start = now;
+                System.out.println("timed"); // the orchestrator starts counting the coordinator's CPU
+                System.out.flush();
             }
             roundStart = now;
             pending.set(parties.size());
@@ -109,7 +111,7 @@ public final class Worker {
                 mine.add(c.barrier("bench-" + barrier, size));
             }
             if (System.nanoTime() - lastProgress > 1_000_000_000L) {
-                System.err.println("progress connections " + clients.size());
+                System.err.println("progress parties " + mine.size());
                 lastProgress = System.nanoTime();
             }
         }

@@ -217,7 +217,7 @@ public final class Main implements Callable<Integer> {
         try {
             config = serverConfig();
         } catch (IllegalArgumentException e) {
-            System.err.println("lockstep-coordinator: " + e.getMessage());
+            System.err.println("lockstep-coordinator: cannot start: " + e.getMessage());
             return 2;
         } catch (IOException e) {
             System.err.println("lockstep-coordinator: cannot read " + e.getMessage());
@@ -227,7 +227,7 @@ public final class Main implements Callable<Integer> {
         try {
             server.start();
         } catch (Exception e) {
-            System.err.println("lockstep-coordinator: cannot start on " + bind + ":" + port + ": " + e.getMessage());
+            System.err.println("lockstep-coordinator: cannot start: " + e.getMessage());
             return 1;
         }
         Runnable stop = () -> {

@@ -62,9 +62,13 @@ public final class CoordinatorServer implements AutoCloseable {
                 .childHandler(initializer);
         try {
             serverChannel = b.bind(config.bindHost(), config.port()).sync().channel();
-        } catch (RuntimeException | InterruptedException e) {
+        } catch (InterruptedException e) {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw e;
+        } catch (Exception e) { // sync() rethrows the bind's own IOException unchecked
+            group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            throw new IllegalStateException("cannot listen on " + config.bindHost() + ":" + config.port() + ": "
+                    + e.getMessage(), e);
         }
         InetSocketAddress bound = (InetSocketAddress) serverChannel.localAddress();
         if (config.httpPort() != ServerConfig.NO_HTTP) {
@@ -82,10 +86,15 @@ public final class CoordinatorServer implements AutoCloseable {
                     });
             try {
                 httpChannel = http.bind(config.bindHost(), config.httpPort()).sync().channel();
-            } catch (RuntimeException | InterruptedException e) {
+            } catch (InterruptedException e) {
                 serverChannel.close();
                 group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
                 throw e;
+            } catch (Exception e) {
+                serverChannel.close();
+                group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+                throw new IllegalStateException("cannot serve HTTP on " + config.bindHost() + ":" + config.httpPort()
+                        + " (--http-port; --no-http turns it off): " + e.getMessage(), e);
             }
             log.info("http endpoints on {}:{} (/health, /metrics, /barriers)", config.bindHost(), httpAddress().getPort());
         }
@@ -104,6 +113,11 @@ public final class CoordinatorServer implements AutoCloseable {
     /** The bound address of the HTTP endpoints, or null when they are off. */
     public InetSocketAddress httpAddress() {
         return httpChannel == null ? null : (InetSocketAddress) httpChannel.localAddress();
+    }
+
+    /** What the coordinator counts (also served at /metrics); null before {@link #start()}. */
+    public Metrics metrics() {
+        return driver == null ? null : driver.metrics();
     }
 
     /** Connections open now. */
