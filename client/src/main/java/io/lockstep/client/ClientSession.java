@@ -51,8 +51,8 @@ final class ClientSession {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
     private static final long MAX_BACKOFF_MILLIS = 1_000;
     /**
-     * Acknowledge at least every this many answers, not only every heartbeat: the coordinator holds each answer
-     * until it is acknowledged, and a busy session must not make it hold thousands.
+     * Acknowledge at least every this many answers even when no request goes out to carry the acknowledgment:
+     * the coordinator holds each answer until it is acknowledged, and must not hold thousands for one session.
      */
     private static final int ACK_EVERY = 64;
 
@@ -91,6 +91,11 @@ final class ClientSession {
     private long received;
     private long acknowledged;
     private long lastContactNanos = System.nanoTime();
+    /** Whether this end wrote, and heard, anything since the last heartbeat: if both, the beat sends nothing. */
+    private boolean wroteSinceBeat;
+    private boolean heardSinceBeat;
+    /** An acknowledgment was written while reading; it is flushed when the read is done. */
+    private boolean flushAfterRead;
     private long backoffMillis;
     private ScheduledFuture<?> heartbeat;
     private ScheduledFuture<?> retry;
@@ -282,6 +287,12 @@ final class ClientSession {
             channel.close(); // channelInactive starts the reconnect
             return;
         }
+        boolean busy = wroteSinceBeat && heardSinceBeat;
+        wroteSinceBeat = false;
+        heardSinceBeat = false;
+        if (busy) {
+            return; // both ends heard from each other within this heartbeat: a PING would tell nothing new
+        }
         acknowledged = received;
         channel.writeAndFlush(new Message.Ping(received), channel.voidPromise());
     }
@@ -377,6 +388,12 @@ final class ClientSession {
         outbox.add(request);
         sent++;
         if (state == State.CONNECTED) {
+            if (received != acknowledged) {
+                // Rides in the same write as the request: the coordinator drops the answers it held for us.
+                acknowledged = received;
+                channel.write(new Message.Ack(received), channel.voidPromise());
+            }
+            wroteSinceBeat = true;
             channel.writeAndFlush(request, channel.voidPromise());
         }
     }
@@ -407,6 +424,7 @@ final class ClientSession {
             return;
         }
         lastContactNanos = System.nanoTime();
+        heardSinceBeat = true;
         // A switch expression must name every type: a new frame that is not handled fails the build here.
         Runnable handling = switch (msg.type()) {
             case CHALLENGE -> () -> answerChallenge(ch, (Message.Challenge) msg);
@@ -414,7 +432,7 @@ final class ClientSession {
             case PONG -> () -> acknowledge(((Message.Pong) msg).received());
             case ERROR -> () -> onError((Message.Error) msg);
             case OK, RELEASED, RELEASE_PART, FAILED, RUN_ACTION, STATUS, BARRIERS -> () -> route((Message.Reply) msg);
-            case HELLO, DECLARE, AWAIT, CANCEL, ACTION_DONE, ABORT, RESET, QUERY, PING, GOODBYE, AUTH, LIST -> () -> {
+            case HELLO, DECLARE, AWAIT, CANCEL, ACTION_DONE, ABORT, RESET, QUERY, PING, ACK, GOODBYE, AUTH, LIST -> () -> {
                 log.warn("coordinator {} sent a {} frame, which only clients send; reconnecting", address, msg.type());
                 ch.close();
             };
@@ -450,7 +468,9 @@ final class ClientSession {
     private void route(Message.Reply reply) {
         if (++received - acknowledged >= ACK_EVERY && state == State.CONNECTED) {
             acknowledged = received;
-            channel.write(new Message.Ping(received), channel.voidPromise()); // flushed with the next request
+            wroteSinceBeat = true;
+            channel.write(new Message.Ack(received), channel.voidPromise());
+            flushAfterRead = true;
         }
         Outstanding who = outstanding.get(reply.requestId());
         if (who == null) {
@@ -467,6 +487,15 @@ final class ClientSession {
         @Override
         protected void channelRead0(ChannelHandlerContext ctx, Message msg) {
             onFrame(ctx.channel(), msg);
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            if (flushAfterRead) {
+                flushAfterRead = false;
+                ctx.flush();
+            }
+            ctx.fireChannelReadComplete();
         }
 
         @Override

@@ -132,6 +132,17 @@ public sealed interface Message {
         }
     }
 
+    /**
+     * Acknowledges the counted frames received, like PING, but wants no answer: a client writes it ahead of a
+     * request, in the same write, so that the coordinator can drop what it holds for resuming without a round trip.
+     */
+    record Ack(long received) implements Message {
+        @Override
+        public MessageType type() {
+            return MessageType.ACK;
+        }
+    }
+
     /** The client ends its session now (no lease): its awaits are cancelled at once. */
     record Goodbye() implements Message {
         @Override

@@ -32,6 +32,7 @@ import java.util.List;
  * GOODBYE     0x0A  (empty)
  * AUTH        0x0B  bytes mac
  * LIST        0x0C  u64 requestId
+ * ACK         0x0D  u64 received
  * WELCOME     0x81  u16 version, u64 sessionId, u32 maxFrameBytes, str coordinator, u32 leaseMillis,
  *                   u32 heartbeatMillis, u8 resumed, u64 received, str note
  * OK          0x82  u64 requestId
@@ -160,6 +161,7 @@ public final class MessageCodec {
                 yield writeContributions(out, r.contributions());
             }
             case PING -> out.writeLong(((Message.Ping) m).received());
+            case ACK -> out.writeLong(((Message.Ack) m).received());
             case PONG -> out.writeLong(((Message.Pong) m).received());
             case GOODBYE -> out;
             case AUTH -> writeBytes(out, ((Message.Auth) m).mac());
@@ -244,6 +246,7 @@ public final class MessageCodec {
             case ERROR -> new Message.Error(in.readLong(), ErrorCode.fromCode(in.readUnsignedShort()), readString(in));
             case RELEASE_PART -> new Message.ReleasePart(in.readLong(), readContributions(in));
             case PING -> new Message.Ping(in.readLong());
+            case ACK -> new Message.Ack(in.readLong());
             case PONG -> new Message.Pong(in.readLong());
             case GOODBYE -> new Message.Goodbye();
             case AUTH -> new Message.Auth(readBytes(in));

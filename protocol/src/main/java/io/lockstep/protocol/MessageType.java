@@ -17,6 +17,7 @@ public enum MessageType {
     GOODBYE(0x0A),
     AUTH(0x0B),
     LIST(0x0C),
+    ACK(0x0D),
 
     WELCOME(0x81),
     OK(0x82),

@@ -24,6 +24,7 @@ class MessageCodecTest {
             new Message.Hello("susan"),
             new Message.Hello(Protocol.MAGIC, Protocol.VERSION, "susan", 5000, 77, 12),
             new Message.Ping(3),
+            new Message.Ack(5),
             new Message.Pong(4),
             new Message.Goodbye(),
             new Message.Auth(new byte[]{1, 2, 3}),
@@ -70,6 +71,7 @@ class MessageCodecTest {
                 + "0000000000000003", hex(new Message.Hello(Protocol.MAGIC, 1, "", 10_000, 7, 3)));
         assertEquals("00000009" + "09" + "0000000000000005", hex(new Message.Ping(5)));
         assertEquals("00000009" + "89" + "0000000000000005", hex(new Message.Pong(5)));
+        assertEquals("00000009" + "0d" + "0000000000000006", hex(new Message.Ack(6)));
         assertEquals("00000001" + "0a", hex(new Message.Goodbye()));
         assertEquals("00000007" + "0b" + "00000002" + "abcd", hex(new Message.Auth(new byte[]{(byte) 0xab, (byte) 0xcd})));
         assertEquals("00000006" + "8a" + "00000001" + "ff", hex(new Message.Challenge(new byte[]{(byte) 0xff})));
@@ -104,6 +106,13 @@ class MessageCodecTest {
                 hex(new Message.Status(6, 4, 7, false, "", List.of(new Message.Waiter("s", 1500)))));
         assertEquals("0000000e" + "87" + "0000000000000000" + "0003" + "0001" + "78",
                 hex(new Message.Error(0, ErrorCode.BAD_MAGIC, "x")));
+    }
+
+    @Test
+    void everyTypeHasASample() {
+        java.util.Set<MessageType> sampled = java.util.EnumSet.noneOf(MessageType.class);
+        SAMPLES.forEach(m -> sampled.add(m.type()));
+        assertEquals(java.util.EnumSet.allOf(MessageType.class), sampled, "the codec tests cover every frame type");
     }
 
     @Test

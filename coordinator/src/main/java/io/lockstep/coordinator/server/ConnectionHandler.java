@@ -87,6 +87,7 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
         if (closeReason == CloseReason.PROTOCOL_ERROR) {
             return;
         }
+        driver.metrics().frameReceived(msg.type());
         if (msg instanceof Message.Hello hello) {
             handshake(ctx, hello);
             return;
@@ -106,6 +107,7 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
         }
         switch (msg.type()) {
             case PING -> driver.ping(link, ((Message.Ping) msg).received());
+            case ACK -> driver.ack(link, ((Message.Ack) msg).received());
             case GOODBYE -> {
                 closeReason = CloseReason.GOODBYE;
                 driver.goodbye(link);

@@ -164,6 +164,7 @@ public final class CoreDriver {
         s.lastHeard = now;
         link.session = s;
         s.acknowledge(clientReceived);
+        s.toldReceived = s.received;
         Channel ch = link.channel;
         ch.write(new Message.Welcome(Protocol.VERSION, s.id, maxFrameBytes, coordinatorName, s.leaseMillis,
                 policy.heartbeatFor(s.leaseMillis), true, s.received, ""));
@@ -220,7 +221,7 @@ public final class CoreDriver {
             case RESET -> new Command.Reset(session, r.requestId(), ((Message.Reset) r).barrier());
             case QUERY -> new Command.Query(session, r.requestId(), ((Message.Query) r).barrier());
             case LIST -> new Command.ListBarriers(session, r.requestId());
-            case HELLO, PING, GOODBYE, AUTH, WELCOME, OK, RELEASED, FAILED, RUN_ACTION, STATUS, ERROR, RELEASE_PART,
+            case HELLO, PING, ACK, GOODBYE, AUTH, WELCOME, OK, RELEASED, FAILED, RUN_ACTION, STATUS, ERROR, RELEASE_PART,
                  PONG, CHALLENGE, BARRIERS -> throw new AssertionError(r.type() + " is not a request");
         };
     }
@@ -234,8 +235,28 @@ public final class CoreDriver {
             }
             s.lastHeard = clockMillis.getAsLong();
             s.acknowledge(clientReceived);
+            s.toldReceived = s.received;
             link.channel.writeAndFlush(new Message.Pong(s.received), link.channel.voidPromise());
         });
+    }
+
+    /**
+     * An ACK: acknowledges frames and wants no answer. Clients write one ahead of their requests, so it is on the
+     * per-message path: no task when the connection's loop is the core's.
+     */
+    void ack(Link link, long clientReceived) {
+        if (executor.inEventLoop()) {
+            applyAck(link, clientReceived);
+        } else {
+            executor.execute(() -> applyAck(link, clientReceived));
+        }
+    }
+
+    private void applyAck(Link link, long clientReceived) {
+        ServerSession s = link.session;
+        if (s != null && s.channel == link.channel) {
+            s.acknowledge(clientReceived);
+        }
     }
 
     /** The client ends its session: no lease. */
@@ -361,6 +382,11 @@ public final class CoreDriver {
                 return;
             }
             Message m = toMessage(answer);
+            if (s.channel != null && s.received - s.toldReceived >= ServerSession.ACKNOWLEDGE_EVERY) {
+                // Unasked, ahead of the answer and in the same write: the client may drop what it holds.
+                s.toldReceived = s.received;
+                s.channel.write(new Message.Pong(s.received), s.channel.voidPromise());
+            }
             boolean written = false;
             if (m instanceof Message.Released r && !r.contributions().isEmpty()) {
                 for (Message frame : ReleaseFrames.split(r)) {

@@ -2,6 +2,8 @@ package io.lockstep.coordinator.server;
 
 import io.lockstep.protocol.BreakCause;
 import io.lockstep.protocol.ErrorCode;
+import io.lockstep.protocol.MessageType;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
@@ -21,7 +23,10 @@ public final class Metrics {
     final Counter breaks;
     final Counter framesRejected;
     final Counter sessionsLost;
+    final Counter framesReceived;
     final Histogram roundSeconds;
+    /** The data point of {@link #framesReceived} for each client frame type, by type code. */
+    private final CounterDataPoint[] framesReceivedByType = new CounterDataPoint[0x80];
 
     Metrics(IntSupplier sessions, IntSupplier barriers, IntSupplier connections) {
         awaits = Counter.builder().name("lockstep_awaits").help("Awaits received (parties arriving at a barrier)")
@@ -33,6 +38,14 @@ public final class Metrics {
         framesRejected = Counter.builder().name("lockstep_frames_rejected")
                 .help("Frames answered with an error that closed the connection, by reason").labelNames("reason")
                 .register(registry);
+        framesReceived = Counter.builder().name("lockstep_frames_received")
+                .help("Frames received from clients, by type (await, ping, ack, ...)").labelNames("type")
+                .register(registry);
+        for (MessageType t : MessageType.values()) {
+            if (t.code() < framesReceivedByType.length) {
+                framesReceivedByType[t.code()] = framesReceived.labelValues(t.name().toLowerCase());
+            }
+        }
         sessionsLost = Counter.builder().name("lockstep_sessions_lost")
                 .help("Sessions whose lease expired after their connection was cut").register(registry);
         roundSeconds = Histogram.builder().name("lockstep_round_seconds")
@@ -56,6 +69,18 @@ public final class Metrics {
             }
         }
         framesRejected.labelValues("tls_failed").inc(0);
+    }
+
+    /** Counts a frame a client sent; frames of the coordinator's own types are refused elsewhere, not counted. */
+    void frameReceived(MessageType type) {
+        if (type.code() < framesReceivedByType.length) {
+            framesReceivedByType[type.code()].inc();
+        }
+    }
+
+    /** How many frames of a client type the coordinator has received. */
+    public long framesReceived(MessageType type) {
+        return type.code() < framesReceivedByType.length ? (long) framesReceivedByType[type.code()].get() : 0;
     }
 
     /** The label of a break cause: its name in snake case (timeout, lost_party, ...). */

@@ -12,6 +12,12 @@ import java.util.ArrayDeque;
  */
 final class ServerSession {
 
+    /**
+     * The coordinator tells the client how many of its requests it has received (PONG) at least this often,
+     * unasked, so that a busy client, which rarely needs to PING, can drop the requests it holds for resuming.
+     */
+    static final int ACKNOWLEDGE_EVERY = 32;
+
     final long id;
     final String clientName;
     final int leaseMillis;
@@ -23,6 +29,8 @@ final class ServerSession {
     long produced;
     /** Counted frames received from the client so far. */
     long received;
+    /** The count of received frames last told to the client (in PONG or WELCOME). */
+    long toldReceived;
     /** When the client was last heard from (core clock, milliseconds). */
     long lastHeard;
     /** True while the session is in the driver's list of connections to flush after the current command. */

@@ -8,8 +8,9 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * A client that keeps passing a one-party barrier, and pings as it should, on its own thread, recording when each
- * round completed — so a test can assert the coordinator kept serving it while something else went on.
+ * A client that keeps passing a one-party barrier, acknowledging and pinging as it should, on its own thread,
+ * recording when each round completed — so a test can assert the coordinator kept serving it while something else
+ * went on.
  */
 final class WellBehavedPeer implements AutoCloseable {
 
@@ -27,8 +28,11 @@ final class WellBehavedPeer implements AutoCloseable {
                 p.read();
                 long received = 1;
                 for (long id = 2; !stop; id++) {
-                    p.send(new Message.Await(id, "steady", -1, false, new byte[0]));
+                    p.send(new Message.Ack(received)).send(new Message.Await(id, "steady", -1, false, new byte[0]));
                     Message m = p.read();
+                    if (m instanceof Message.Pong) {
+                        m = p.read(); // unasked: the coordinator acknowledges our requests ahead of an answer
+                    }
                     if (!(m instanceof Message.Released)) {
                         throw new AssertionError("round " + id + " got " + m);
                     }
