@@ -11,7 +11,9 @@ RUN --mount=type=cache,target=/root/.m2 mvn -q -B -DskipTests package
 FROM eclipse-temurin:17-jre AS coordinator
 COPY --from=build /src/coordinator/target/lockstep-coordinator.jar /app/lockstep-coordinator.jar
 EXPOSE 7777 7778
-ENTRYPOINT ["java", "-jar", "/app/lockstep-coordinator.jar"]
+# The parallel collector: a coordinator's heap is small, and G1's concurrent card refinement cost it a quarter to a third
+# more CPU with 10,000 parties (bench/RESULTS.md).
+ENTRYPOINT ["java", "-XX:+UseParallelGC", "-jar", "/app/lockstep-coordinator.jar"]
 
 FROM eclipse-temurin:17-jre AS player
 COPY --from=build /src/player/target/lockstep-player.jar /app/lockstep-player.jar

@@ -51,10 +51,12 @@ final class ClientSession {
     private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
     private static final long MAX_BACKOFF_MILLIS = 1_000;
     /**
-     * Acknowledge at least every this many answers even when no request goes out to carry the acknowledgment:
-     * the coordinator holds each answer until it is acknowledged, and must not hold thousands for one session.
+     * The coordinator holds each answer until it is acknowledged. An ACK ahead of a request costs a few bytes in
+     * the same write, so one goes out with the first request after this many answers ...
      */
-    private static final int ACK_EVERY = 64;
+    private static final int ACK_WITH_REQUEST_AFTER = 8;
+    /** ... and one on its own, which costs a packet, only after this many with no request to carry it. */
+    private static final int ACK_ALONE_AFTER = 64;
 
     /** Someone waiting for replies to one request. Called on the event loop. */
     interface Outstanding {
@@ -94,8 +96,6 @@ final class ClientSession {
     /** Whether this end wrote, and heard, anything since the last heartbeat: if both, the beat sends nothing. */
     private boolean wroteSinceBeat;
     private boolean heardSinceBeat;
-    /** An acknowledgment was written while reading; it is flushed when the read is done. */
-    private boolean flushAfterRead;
     private long backoffMillis;
     private ScheduledFuture<?> heartbeat;
     private ScheduledFuture<?> retry;
@@ -388,7 +388,7 @@ final class ClientSession {
         outbox.add(request);
         sent++;
         if (state == State.CONNECTED) {
-            if (received != acknowledged) {
+            if (received - acknowledged >= ACK_WITH_REQUEST_AFTER) {
                 // Rides in the same write as the request: the coordinator drops the answers it held for us.
                 acknowledged = received;
                 channel.write(new Message.Ack(received), channel.voidPromise());
@@ -466,12 +466,7 @@ final class ClientSession {
     }
 
     private void route(Message.Reply reply) {
-        if (++received - acknowledged >= ACK_EVERY && state == State.CONNECTED) {
-            acknowledged = received;
-            wroteSinceBeat = true;
-            channel.write(new Message.Ack(received), channel.voidPromise());
-            flushAfterRead = true;
-        }
+        received++;
         Outstanding who = outstanding.get(reply.requestId());
         if (who == null) {
             log.debug("reply to unknown request {} ignored: {}", reply.requestId(), reply);
@@ -491,9 +486,11 @@ final class ClientSession {
 
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
-            if (flushAfterRead) {
-                flushAfterRead = false;
-                ctx.flush();
+            boolean connected = state == State.CONNECTED && ctx.channel() == channel;
+            if (connected && received - acknowledged >= ACK_ALONE_AFTER) {
+                acknowledged = received;
+                wroteSinceBeat = true;
+                ctx.writeAndFlush(new Message.Ack(received), ctx.voidPromise());
             }
             ctx.fireChannelReadComplete();
         }
