@@ -352,6 +352,7 @@ final class ClientSession {
         outbox.clear();
         sent = 0;
         received = 0;
+        acknowledged = 0; // a new session counts from zero; a stale count here would hold back every ACK
     }
 
     // ---- sending -------------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ import io.lockstep.client.SessionLostException;
 import io.lockstep.coordinator.server.CoordinatorServer;
 import io.lockstep.coordinator.server.ServerConfig;
 import io.lockstep.coordinator.server.SessionPolicy;
+import io.lockstep.protocol.MessageType;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -156,6 +157,29 @@ class SessionResumeTest {
         indices.add(farAgain.get(10, TimeUnit.SECONDS));
         indices.add(nearAgain.get(10, TimeUnit.SECONDS));
         assertEquals(Set.of(0, 1, 2), indices);
+    }
+
+    @Test
+    void aClientThatLostItsSessionKeepsAcknowledgingInTheNewOne() throws Exception {
+        startCoordinator();
+        ChaosProxy net = proxy();
+        LockstepClient farClient = client("far", net.port(), Duration.ofMillis(1_000));
+        DistributedBarrier solo = farClient.barrier("solo", 1);
+        for (int i = 0; i < 100; i++) {
+            solo.await(); // 100 answers acknowledged in the first session
+        }
+        long first = farClient.sessionId();
+        net.cut();
+        holdFor(Duration.ofSeconds(3)); // three leases: both ends give the session up
+        net.restore();
+        waitFor(Duration.ofSeconds(10), () -> farClient.sessionId() != first);
+        long acksBefore = coordinator.metrics().framesReceived(MessageType.ACK);
+        for (int i = 0; i < 80; i++) {
+            solo.await();
+        }
+        // Counting starts again in the new session: every eighth await carries an ACK, as before the loss.
+        long acks = coordinator.metrics().framesReceived(MessageType.ACK) - acksBefore;
+        assertTrue(acks >= 80 / 8 - 1, acks + " ACKs in 80 awaits of the new session");
     }
 
     @Test
