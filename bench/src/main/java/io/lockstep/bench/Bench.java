@@ -192,7 +192,8 @@ public final class Bench implements Callable<Integer> {
             out.println();
             if (coord != null) {
                 out.printf(Locale.ROOT, "coordinator: %.2f CPU s for the timed rounds (%.0f%% of one core); heap after "
-                                + "full GC (live objects) %d KiB idle, %d KiB with %d parties connected (%d bytes per party)%n",
+                                + "full GC (live objects) %d KiB idle, %d KiB with %d parties connected "
+                                + "(%d bytes per party)%n",
                         cpuUsed.toNanos() / 1e9, 100 * cpuUsed.toNanos() / 1e9 / wallS, heapIdle / 1024,
                         heapConnected / 1024, parties, (heapConnected - heapIdle) / parties);
             }

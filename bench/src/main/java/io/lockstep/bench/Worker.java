@@ -18,9 +18,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * One client JVM of the benchmark: {@code Worker ADDRESS PARTIES BARRIERS PROCESSES INDEX ROUNDS WARMUP K}. Opens one
  * {@link LockstepClient} per connection it owns (connection c belongs to process c % PROCESSES and carries parties
- * c*K .. c*K+K-1; party i belongs to barrier i % BARRIERS),
- * says {@code ready}, waits for {@code go} on stdin, plays WARMUP then ROUNDS rounds with every party awaiting
- * asynchronously, says {@code timed} when the warm-up is over, and prints {@code result WALL_NANOS HISTOGRAM} (per-round latency, base64). It then waits for
+ * c*K .. c*K+K-1; party i belongs to barrier i % BARRIERS), says {@code ready}, waits for {@code go} on stdin,
+ * plays WARMUP then ROUNDS rounds with every party awaiting asynchronously, says {@code timed} when the warm-up is
+ * over, and prints {@code result WALL_NANOS HISTOGRAM} (per-round latency, base64). It then waits for
  * {@code done} on stdin with its parties still connected, so the orchestrator can weigh the coordinator.
  */
 public final class Worker {

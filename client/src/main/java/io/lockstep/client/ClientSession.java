@@ -433,7 +433,8 @@ final class ClientSession {
             case PONG -> () -> acknowledge(((Message.Pong) msg).received());
             case ERROR -> () -> onError((Message.Error) msg);
             case OK, RELEASED, RELEASE_PART, FAILED, RUN_ACTION, STATUS, BARRIERS -> () -> route((Message.Reply) msg);
-            case HELLO, DECLARE, AWAIT, CANCEL, ACTION_DONE, ABORT, RESET, QUERY, PING, ACK, GOODBYE, AUTH, LIST -> () -> {
+            case HELLO, DECLARE, AWAIT, CANCEL, ACTION_DONE, ABORT, RESET, QUERY, PING, ACK, GOODBYE, AUTH,
+                 LIST -> () -> {
                 log.warn("coordinator {} sent a {} frame, which only clients send; reconnecting", address, msg.type());
                 ch.close();
             };

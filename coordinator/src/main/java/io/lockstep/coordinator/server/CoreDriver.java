@@ -221,8 +221,8 @@ public final class CoreDriver {
             case RESET -> new Command.Reset(session, r.requestId(), ((Message.Reset) r).barrier());
             case QUERY -> new Command.Query(session, r.requestId(), ((Message.Query) r).barrier());
             case LIST -> new Command.ListBarriers(session, r.requestId());
-            case HELLO, PING, ACK, GOODBYE, AUTH, WELCOME, OK, RELEASED, FAILED, RUN_ACTION, STATUS, ERROR, RELEASE_PART,
-                 PONG, CHALLENGE, BARRIERS -> throw new AssertionError(r.type() + " is not a request");
+            case HELLO, PING, ACK, GOODBYE, AUTH, WELCOME, OK, RELEASED, FAILED, RUN_ACTION, STATUS, ERROR,
+                 RELEASE_PART, PONG, CHALLENGE, BARRIERS -> throw new AssertionError(r.type() + " is not a request");
         };
     }
 
