@@ -143,7 +143,7 @@ public final class Main implements Callable<Integer> {
 
     public static void main(String[] args) {
         // Netty's leak detector samples one buffer in 128 and records a stack trace for it: on the coordinator's
-        // per-message path that cost 4-13 % of 4-party throughput (bench/RESULTS.md). The coordinator's buffers
+        // per-message path that cost 3-13 % of 4-party throughput (bench/RESULTS.md). The coordinator's buffers
         // live only within the codec, for one frame; -Dio.netty.leakDetection.level=simple turns it back on.
         if (System.getProperty("io.netty.leakDetection.level") == null) {
             ResourceLeakDetector.setLevel(ResourceLeakDetector.Level.DISABLED);
