@@ -255,6 +255,7 @@ public final class CoreDriver {
     private void applyAck(Link link, long clientReceived) {
         ServerSession s = link.session;
         if (s != null && s.channel == link.channel) {
+            s.lastHeard = clockMillis.getAsLong();
             s.acknowledge(clientReceived);
         }
     }
