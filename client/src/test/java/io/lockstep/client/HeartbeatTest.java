@@ -39,7 +39,9 @@ class HeartbeatTest {
             assertTrue(Math.abs(acks - awaits / 8) <= 1, acks + " ACKs ahead of " + awaits + " awaits");
             assertEquals(awaits, metrics.framesReceived(MessageType.AWAIT));
 
-            Thread.sleep(8L * heartbeatMillis); // idle: the heartbeat is all that tells the coordinator we live
+            // Idle: the heartbeat is all that tells the coordinator we live.
+            LiveCoordinator.waitFor(Duration.ofMillis(8L * heartbeatMillis),
+                    () -> metrics.framesReceived(MessageType.PING) - pingsWhileBusy >= 5);
             long pingsWhileIdle = metrics.framesReceived(MessageType.PING) - pingsWhileBusy;
             assertTrue(pingsWhileIdle >= 5, pingsWhileIdle + " PINGs during 8 idle heartbeats");
             assertEquals(0, solo.await(), "the session is still there after idling");

@@ -224,7 +224,7 @@ public final class Main implements Callable<Integer> {
         try {
             config = serverConfig();
         } catch (IllegalArgumentException e) {
-            System.err.println("lockstep-coordinator: cannot start: " + e.getMessage());
+            System.err.println("lockstep-coordinator: " + e.getMessage());
             return 2;
         } catch (IOException e) {
             System.err.println("lockstep-coordinator: cannot read " + e.getMessage());

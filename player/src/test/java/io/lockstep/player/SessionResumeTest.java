@@ -170,7 +170,7 @@ class SessionResumeTest {
         }
         long first = farClient.sessionId();
         net.cut();
-        holdFor(Duration.ofSeconds(3)); // three leases: both ends give the session up
+        waitFor(Duration.ofSeconds(10), () -> coordinator.sessions() == 0); // its lease ran out: the session is gone
         net.restore();
         waitFor(Duration.ofSeconds(10), () -> farClient.sessionId() != first);
         long acksBefore = coordinator.metrics().framesReceived(MessageType.ACK);

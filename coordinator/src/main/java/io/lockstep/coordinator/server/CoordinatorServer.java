@@ -120,6 +120,11 @@ public final class CoordinatorServer implements AutoCloseable {
         return driver == null ? null : driver.metrics();
     }
 
+    /** Sessions held now: connected, or cut and within their lease. */
+    public int sessions() {
+        return driver.sessionCount();
+    }
+
     /** Connections open now. */
     public int openConnections() {
         return initializer.openConnections();

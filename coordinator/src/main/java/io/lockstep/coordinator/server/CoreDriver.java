@@ -95,6 +95,11 @@ public final class CoreDriver {
         return metrics;
     }
 
+    /** Sessions held (connected, or cut and within their lease), as of the last command. */
+    public int sessionCount() {
+        return sessionCount;
+    }
+
     /** True until shutdown begins. */
     public boolean isServing() {
         return !shutDown;
@@ -195,11 +200,9 @@ public final class CoreDriver {
             return; // refused or replaced; the client will resume on its new connection
         }
         s.received++;
-        s.lastHeard = clockMillis.getAsLong();
-        if (request.type() == io.lockstep.protocol.MessageType.AWAIT) {
-            metrics.awaits.inc();
-        }
-        apply(toCommand(s.id, request));
+        long now = clockMillis.getAsLong();
+        s.lastHeard = now;
+        apply(toCommand(s.id, request), now);
     }
 
     /** The core's command for a request frame of session {@code session}. */
@@ -324,11 +327,16 @@ public final class CoreDriver {
     // ---- the core ------------------------------------------------------------------------------------------------
 
     private void apply(Command command) {
+        apply(command, clockMillis.getAsLong());
+    }
+
+    /** Applies {@code command} at {@code now}, a clock reading the caller already took. */
+    private void apply(Command command, long now) {
         if (shutDown) {
             return;
         }
         try {
-            core.apply(command, clockMillis.getAsLong(), dispatcher);
+            core.apply(command, now, dispatcher);
         } catch (RuntimeException e) {
             // A bug in the core must not take the coordinator down; it is loud so it gets fixed.
             log.error("barrier core failed on {}", command, e);

@@ -57,7 +57,7 @@ class FuzzTest {
         captured.start();
         root.addAppender(captured);
         CoordinatorServer server = new CoordinatorServer(ServerConfig.ephemeralLoopback()
-                .withSessions(new SessionPolicy(300, 200, 60_000)).withHandshakeMillis(2_000));
+                .withSessions(new SessionPolicy(300, 200, 2_000)).withHandshakeMillis(2_000)); // fuzzed leases end soon
         InetSocketAddress address = server.start();
         try (WellBehavedPeer good = new WellBehavedPeer(address)) {
             waitForRounds(good, 100);
@@ -93,7 +93,11 @@ class FuzzTest {
             while (server.openConnections() > 1 && System.nanoTime() < end) {
                 Thread.sleep(50);
             }
-            Thread.sleep(1_000); // the 300 ms leases of fuzz sessions expire
+            while (server.sessions() > 1 && System.nanoTime() < end) { // fuzz sessions' leases (≤ 2 s) run out
+                Thread.sleep(50);
+            }
+            assertEquals(1, server.sessions(), "only the well-behaved client's session is left; connections: "
+                    + server.openConnections());
             long heapAfter = usedHeapAfterGc();
             if (System.getProperty("lockstep.fuzz.histogram") != null) {
                 Process j = new ProcessBuilder("jcmd", "" + ProcessHandle.current().pid(), "GC.class_histogram")
@@ -127,10 +131,9 @@ class FuzzTest {
     }
 
     /** Heap still in use after a full collection, as the collector itself reports it. */
-    private static long usedHeapAfterGc() throws InterruptedException {
+    private static long usedHeapAfterGc() {
         for (int i = 0; i < 3; i++) {
-            System.gc();
-            Thread.sleep(100);
+            System.gc(); // a full, stop-the-world collection: its usage figures are final when it returns
         }
         long used = 0;
         for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {

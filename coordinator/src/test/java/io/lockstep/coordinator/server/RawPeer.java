@@ -21,6 +21,7 @@ final class RawPeer implements AutoCloseable {
     private final OutputStream out;
 
     RawPeer(InetSocketAddress address) throws IOException {
+        socket.setTcpNoDelay(true); // as every Lockstep client: two small frames in a row must not wait for an ACK
         socket.connect(new InetSocketAddress("127.0.0.1", address.getPort()), 5000);
         socket.setSoTimeout(5000);
         in = new DataInputStream(socket.getInputStream());
