@@ -365,15 +365,21 @@ final class ClientSession {
             return;
         }
         outstanding.put(request.requestId(), who);
-        onLoop(() -> {
-            if (closedReason != null || unreachable != null) {
-                if (outstanding.remove(request.requestId()) != null) {
-                    who.onSessionEnded(closedReason != null ? closedReason : unreachable, closedReason == null);
-                }
-                return;
+        if (loop.inEventLoop()) {
+            sendOnLoop(request, who); // an await started from a release callback: no task on the per-await path
+        } else {
+            loop.execute(() -> sendOnLoop(request, who));
+        }
+    }
+
+    private void sendOnLoop(Message.Request request, Outstanding who) {
+        if (closedReason != null || unreachable != null) {
+            if (outstanding.remove(request.requestId()) != null) {
+                who.onSessionEnded(closedReason != null ? closedReason : unreachable, closedReason == null);
             }
-            push(request);
-        });
+            return;
+        }
+        push(request);
     }
 
     /** Sends a frame that expects no reply of its own (CANCEL, ACTION_DONE). */
@@ -426,20 +432,36 @@ final class ClientSession {
         }
         lastContactNanos = System.nanoTime();
         heardSinceBeat = true;
-        // A switch expression must name every type: a new frame that is not handled fails the build here.
-        Runnable handling = switch (msg.type()) {
-            case CHALLENGE -> () -> answerChallenge(ch, (Message.Challenge) msg);
-            case WELCOME -> () -> onWelcome(ch, (Message.Welcome) msg);
-            case PONG -> () -> acknowledge(((Message.Pong) msg).received());
-            case ERROR -> () -> onError((Message.Error) msg);
-            case OK, RELEASED, RELEASE_PART, FAILED, RUN_ACTION, STATUS, BARRIERS -> () -> route((Message.Reply) msg);
+        // A switch expression must name every type: a new frame that is not handled fails the build here. Each
+        // arm handles its frame and yields whether it was one a coordinator may send (no object per frame).
+        boolean fromCoordinator = switch (msg.type()) {
+            case CHALLENGE -> {
+                answerChallenge(ch, (Message.Challenge) msg);
+                yield true;
+            }
+            case WELCOME -> {
+                onWelcome(ch, (Message.Welcome) msg);
+                yield true;
+            }
+            case PONG -> {
+                acknowledge(((Message.Pong) msg).received());
+                yield true;
+            }
+            case ERROR -> {
+                onError((Message.Error) msg);
+                yield true;
+            }
+            case OK, RELEASED, RELEASE_PART, FAILED, RUN_ACTION, STATUS, BARRIERS -> {
+                route((Message.Reply) msg);
+                yield true;
+            }
             case HELLO, DECLARE, AWAIT, CANCEL, ACTION_DONE, ABORT, RESET, QUERY, PING, ACK, GOODBYE, AUTH,
-                 LIST -> () -> {
-                log.warn("coordinator {} sent a {} frame, which only clients send; reconnecting", address, msg.type());
-                ch.close();
-            };
+                 LIST -> false;
         };
-        handling.run();
+        if (!fromCoordinator) {
+            log.warn("coordinator {} sent a {} frame, which only clients send; reconnecting", address, msg.type());
+            ch.close();
+        }
     }
 
     private void answerChallenge(Channel ch, Message.Challenge challenge) {
