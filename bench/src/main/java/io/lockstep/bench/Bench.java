@@ -31,7 +31,9 @@ import java.util.regex.Pattern;
  * N parties, each with its own connection, spread over P client JVMs, pass R rounds of B independent barriers.
  * Without {@code --coordinator} it runs the coordinator jar as a separate process on a free port. It prints a
  * progress line while it runs and ends with one line a script can parse:
- * {@code lockstep-bench parties=N procs=P barriers=B rounds=R wall_s=... rounds_per_s=... p50_us=... p99_us=... max_us=...}
+ * {@code lockstep-bench parties=N procs=P barriers=B rounds=R wall_s=... rounds_per_s=... p50_us=... p99_us=... max_us=...
+ * client_cpu_us=... coordinator_cpu_us=...} (the last two: CPU time per round, all client processes together, and the
+ * coordinator started by the bench).
  */
 @Command(name = "lockstep-bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = "Measures Lockstep's rounds per second and round latency.")
@@ -64,7 +66,7 @@ public final class Bench implements Callable<Integer> {
 
     @Option(names = "--warmup", paramLabel = "W",
             description = "Untimed rounds first, so the JIT has compiled the hot paths: the JIT counts calls, so "
-                    + "by default enough rounds for 400,000 awaits, and at least R/2 and 5, at most 20,000.")
+                    + "by default enough rounds for 400,000 awaits, and at least R/2 and 5, at most 100,000.")
     Integer warmup;
 
     @Option(names = "--coordinator", paramLabel = "HOST:PORT",
@@ -112,7 +114,7 @@ public final class Bench implements Callable<Integer> {
         }
         processes = Math.min(processes, parties / partiesPerConnection);
         int warm = warmup != null ? warmup
-                : Math.max(5, Math.min(20_000, Math.max(rounds / 2, (WARMUP_AWAITS + parties - 1) / parties)));
+                : Math.max(5, Math.min(100_000, Math.max(rounds / 2, (WARMUP_AWAITS + parties - 1) / parties)));
         Path self = Path.of(Bench.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         Process coord = null;
         String address = coordinator;
@@ -169,6 +171,7 @@ public final class Bench implements Callable<Integer> {
             Duration cpuBefore = coord != null ? cpu(coord) : Duration.ZERO;
             Histogram merged = new Histogram(TimeUnit.MINUTES.toNanos(10), 3);
             long wall = 0;
+            long clientCpu = 0;
             for (BufferedReader r : outputs) {
                 String line = r.readLine();
                 if (line == null || !line.startsWith("result ")) {
@@ -176,6 +179,7 @@ public final class Bench implements Callable<Integer> {
                 }
                 String[] parts = line.split(" ");
                 wall = Math.max(wall, Long.parseLong(parts[1]));
+                clientCpu += Long.parseLong(parts[3]);
                 merged.add(Histogram.decodeFromCompressedByteBuffer(
                         ByteBuffer.wrap(Base64.getDecoder().decode(parts[2])), 0));
             }
@@ -197,15 +201,20 @@ public final class Bench implements Callable<Integer> {
                         cpuUsed.toNanos() / 1e9, 100 * cpuUsed.toNanos() / 1e9 / wallS, heapIdle / 1024,
                         heapConnected / 1024, parties, (heapConnected - heapIdle) / parties);
             }
+            out.printf(Locale.ROOT, "clients: %.2f CPU s for the timed rounds in %d processes (%.1f us per round)%n",
+                    clientCpu / 1e9, processes, clientCpu / 1e3 / rounds);
             out.printf(Locale.ROOT, "round latency: p50 %d us, p90 %d us, p99 %d us, max %d us (%d rounds, as seen by "
                             + "each of %d processes)%n", merged.getValueAtPercentile(50) / 1000,
                     merged.getValueAtPercentile(90) / 1000, merged.getValueAtPercentile(99) / 1000,
                     merged.getMaxValue() / 1000, rounds, processes);
-            out.printf(Locale.ROOT, "lockstep-bench parties=%d procs=%d barriers=%d rounds=%d%s wall_s=%.3f rounds_per_s=%.1f "
-                            + "p50_us=%d p99_us=%d max_us=%d%n", parties, processes, barriers, rounds,
-                    partiesPerConnection > 1 ? " connections=" + parties / partiesPerConnection : "", wallS,
-                    rounds / wallS, merged.getValueAtPercentile(50) / 1000, merged.getValueAtPercentile(99) / 1000,
-                    merged.getMaxValue() / 1000);
+            // CPU per round: what the clients and the coordinator spent on one round, whatever the machine's noise.
+            out.printf(Locale.ROOT, "lockstep-bench parties=%d procs=%d barriers=%d rounds=%d%s wall_s=%.3f "
+                            + "rounds_per_s=%.1f p50_us=%d p99_us=%d max_us=%d client_cpu_us=%.1f%s%n", parties,
+                    processes, barriers, rounds, partiesPerConnection > 1 ? " connections=" + parties / partiesPerConnection : "",
+                    wallS, rounds / wallS, merged.getValueAtPercentile(50) / 1000,
+                    merged.getValueAtPercentile(99) / 1000, merged.getMaxValue() / 1000, clientCpu / 1e3 / rounds,
+                    coord == null ? "" : String.format(Locale.ROOT, " coordinator_cpu_us=%.1f",
+                            cpuUsed.toNanos() / 1e3 / rounds));
             return 0;
         } finally {
             if (coord != null) {

@@ -18,7 +18,8 @@ class BenchIT {
     private static final Path ROOT = Path.of(System.getenv().getOrDefault("LOCKSTEP_REPO_ROOT", ".."))
             .toAbsolutePath().normalize();
     private static final Pattern LAST = Pattern.compile("^lockstep-bench parties=(\\d+) procs=(\\d+) barriers=(\\d+) "
-            + "rounds=(\\d+) wall_s=([\\d.]+) rounds_per_s=([\\d.]+) p50_us=(\\d+) p99_us=(\\d+) max_us=(\\d+)$");
+            + "rounds=(\\d+) wall_s=([\\d.]+) rounds_per_s=([\\d.]+) p50_us=(\\d+) p99_us=(\\d+) max_us=(\\d+) "
+            + "client_cpu_us=([\\d.]+) coordinator_cpu_us=([\\d.]+)$");
 
     @Test
     void aSmallRunCompletesAndEndsWithTheSummaryLine() throws Exception {
@@ -34,6 +35,8 @@ class BenchIT {
         assertEquals("4", m.group(1));
         assertEquals("300", m.group(4));
         assertTrue(Double.parseDouble(m.group(6)) > 0);
+        assertTrue(Double.parseDouble(m.group(10)) > 0, "client CPU per round");
+        assertTrue(Double.parseDouble(m.group(11)) > 0, "coordinator CPU per round");
         assertTrue(out.contains("coordinator: "), out);
     }
 }

@@ -302,6 +302,9 @@ public final class MessageCodec {
 
     private static List<Message.Contribution> readContributions(ByteBuf in) {
         int n = readCount(in, 2 + 4);
+        if (n == 0) {
+            return List.of(); // a plain await's release: the record keeps this instance, no copy
+        }
         List<Message.Contribution> cs = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
             cs.add(new Message.Contribution(readString(in), readBytes(in)));

@@ -10,8 +10,6 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.TooLongFrameException;
-import io.netty.handler.timeout.IdleStateEvent;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,7 +24,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * One connection: checks the handshake, then hands each frame to the {@link CoreDriver} for its session.
  * Anything malformed or out of order gets an ERROR frame and a closed connection. A connection that does not
- * complete its handshake in time, or whose client stops sending heartbeats, is closed.
+ * complete its handshake in time is closed, and so is one whose client stops sending (the driver notices: its sweep
+ * fires {@link Event#SILENT}).
  *
  * <p>One instance per channel; all methods run on the channel's event loop.
  */
@@ -37,8 +36,10 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
     /** Why a connection ended, for the log line and for the session's lease. */
     enum CloseReason { CLOSED, PROTOCOL_ERROR, SILENT, GOODBYE }
 
+    /** Fired into the pipeline by the {@link CoreDriver} when the client has sent nothing for three heartbeats. */
+    enum Event { SILENT }
+
     private final CoreDriver driver;
-    private final SessionPolicy policy;
     private final int maxFrameBytes;
     private final long handshakeMillis;
     private final byte[] authSecret;
@@ -56,7 +57,6 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
 
     ConnectionHandler(CoreDriver driver, ServerConfig config, ConnectionLimiter limiter, RateLimitedLog warnings) {
         this.driver = driver;
-        this.policy = config.sessions();
         this.maxFrameBytes = config.maxFrameBytes();
         this.handshakeMillis = config.handshakeMillis();
         this.authSecret = config.authSecret();
@@ -172,15 +172,16 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
 
     private void admit(ChannelHandlerContext ctx, Message.Hello hello) {
         handshakeDeadline.cancel(false);
-        // From now on the client pings every heartbeat; three heartbeats of silence mean the connection is dead.
-        int heartbeat = policy.heartbeatFor(policy.grant(hello.leaseMillis()));
-        ctx.pipeline().addBefore(ctx.name(), "idle", new IdleStateHandler(3L * heartbeat, 0, 0, TimeUnit.MILLISECONDS));
+        // From now on the client sends something every heartbeat; the driver watches for three of silence.
         driver.hello(link, hello);
     }
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-        if (evt instanceof IdleStateEvent) {
+        if (evt == Event.SILENT) {
+            if (closeReason != CloseReason.CLOSED || !ctx.channel().isActive()) {
+                return; // already closing
+            }
             closeReason = CloseReason.SILENT;
             log.info("connection from {} ('{}') silent for three heartbeats; closing it", ctx.channel().remoteAddress(),
                     clientName);

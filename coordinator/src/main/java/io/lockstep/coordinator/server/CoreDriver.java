@@ -69,6 +69,9 @@ public final class CoreDriver {
     private volatile int barrierCount;
     private ScheduledFuture<?> timer;
     private long timerAt = BarrierCore.NO_DEADLINE;
+    /** The sweep for silent connections, and its period: armed while any session is connected. */
+    private ScheduledFuture<?> silenceCheck;
+    private int silenceCheckMillis;
     private boolean shutDown;
 
     public CoreDriver(EventExecutor executor, LongSupplier clockMillis, BarrierCore.Limits limits,
@@ -155,6 +158,7 @@ public final class CoreDriver {
             ch.writeAndFlush(new Message.Welcome(Protocol.VERSION, id, maxFrameBytes, coordinatorName, lease,
                     policy.heartbeatFor(lease), false, 0, note));
             apply(new Command.OpenSession(id, hello.clientName(), lease));
+            watchForSilence(s);
             log.debug("session {} opened for '{}' from {}", id, hello.clientName(), ch.remoteAddress());
         });
     }
@@ -178,6 +182,7 @@ public final class CoreDriver {
         }
         ch.flush();
         apply(new Command.Reconnect(s.id));
+        watchForSilence(s);
         log.info("session {} of '{}' resumed from {} ({} frames re-sent)", s.id, s.clientName, ch.remoteAddress(),
                 s.outbox.size());
     }
@@ -309,6 +314,9 @@ public final class CoreDriver {
             if (timer != null) {
                 timer.cancel(false);
             }
+            if (silenceCheck != null) {
+                silenceCheck.cancel(false);
+            }
             for (ServerSession s : sessions.values()) {
                 if (s.channel != null) {
                     s.channel.writeAndFlush(new Message.Error(0, ErrorCode.SHUTTING_DOWN, why))
@@ -322,6 +330,48 @@ public final class CoreDriver {
     /** A snapshot of every barrier, taken on the core's thread. */
     public Future<List<BarrierView>> views() {
         return executor.submit(() -> core.views(clockMillis.getAsLong()));
+    }
+
+    // ---- silent connections -------------------------------------------------------------------------------------
+
+    /** Makes sure the sweep runs at least every heartbeat of {@code s}'s lease. */
+    private void watchForSilence(ServerSession s) {
+        int heartbeat = policy.heartbeatFor(s.leaseMillis);
+        if (silenceCheck == null || heartbeat < silenceCheckMillis) {
+            if (silenceCheck != null) {
+                silenceCheck.cancel(false);
+            }
+            silenceCheckMillis = heartbeat;
+            silenceCheck = executor.schedule(this::checkSilence, heartbeat, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * Closes the connections whose clients have sent nothing for three heartbeats (every frame stamps
+     * {@code lastHeard}). One sweep every heartbeat of the shortest lease held, instead of a timer per connection
+     * and a clock reading per read; the sweep stops while no session is connected.
+     */
+    private void checkSilence() {
+        silenceCheck = null;
+        if (shutDown) {
+            return;
+        }
+        long now = clockMillis.getAsLong();
+        int period = Integer.MAX_VALUE;
+        for (ServerSession s : sessions.values()) {
+            if (s.channel == null) {
+                continue;
+            }
+            int heartbeat = policy.heartbeatFor(s.leaseMillis);
+            if (now - s.lastHeard > 3L * heartbeat) {
+                s.channel.pipeline().fireUserEventTriggered(ConnectionHandler.Event.SILENT); // it closes
+            }
+            period = Math.min(period, heartbeat);
+        }
+        if (period != Integer.MAX_VALUE) {
+            silenceCheckMillis = period;
+            silenceCheck = executor.schedule(this::checkSilence, period, TimeUnit.MILLISECONDS);
+        }
     }
 
     // ---- the core ------------------------------------------------------------------------------------------------

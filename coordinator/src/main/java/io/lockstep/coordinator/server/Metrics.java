@@ -14,7 +14,8 @@ import java.util.function.IntSupplier;
 
 /**
  * What the coordinator counts, in Prometheus's model. Counters are updated where things happen (the core's
- * thread, connection threads) and are thread-safe; gauges are read when scraped.
+ * thread, connection threads) and are thread-safe; gauges are read when scraped. No metric keeps exemplars: there are
+ * no traces to link them to, and sampling them put a rate limiter and a scheduled task on the per-message path.
  */
 public final class Metrics {
 
@@ -30,15 +31,15 @@ public final class Metrics {
 
     Metrics(IntSupplier sessions, IntSupplier barriers, IntSupplier connections) {
         trips = Counter.builder().name("lockstep_trips").help("Barrier generations that released all their parties")
-                .register(registry);
+                .withoutExemplars().register(registry);
         breaks = Counter.builder().name("lockstep_breaks").help("Barrier generations that broke, by cause")
-                .labelNames("cause").register(registry);
+                .labelNames("cause").withoutExemplars().register(registry);
         framesRejected = Counter.builder().name("lockstep_frames_rejected")
                 .help("Frames answered with an error that closed the connection, by reason").labelNames("reason")
-                .register(registry);
+                .withoutExemplars().register(registry);
         framesReceived = Counter.builder().name("lockstep_frames_received")
                 .help("Frames received from clients, by type (await, ping, ack, ...)").labelNames("type")
-                .register(registry);
+                .withoutExemplars().register(registry);
         for (MessageType t : MessageType.values()) {
             if (t.code() < framesReceivedByType.length) {
                 framesReceivedByType[t.code()] = framesReceived.labelValues(t.name().toLowerCase());
@@ -48,12 +49,13 @@ public final class Metrics {
         CounterWithCallback.builder().name("lockstep_awaits").help("Awaits received (parties arriving at a barrier)")
                 .callback(cb -> cb.call(framesReceived(MessageType.AWAIT))).register(registry);
         sessionsLost = Counter.builder().name("lockstep_sessions_lost")
-                .help("Sessions whose lease expired after their connection was cut").register(registry);
+                .help("Sessions whose lease expired after their connection was cut").withoutExemplars()
+                .register(registry);
         roundSeconds = Histogram.builder().name("lockstep_round_seconds")
                 .help("Time from a generation's first arrival to its release").classicOnly()
                 .classicUpperBounds(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
                         30, 60, 300)
-                .register(registry);
+                .withoutExemplars().register(registry);
         GaugeWithCallback.builder().name("lockstep_sessions").help("Open client sessions (connected or within lease)")
                 .callback(cb -> cb.call(sessions.getAsInt())).register(registry);
         GaugeWithCallback.builder().name("lockstep_barriers").help("Barriers held")
