@@ -2,7 +2,8 @@
 # Runs Lockstep's benchmark, the bare NIO "floor" and Python's networked barrier (multiprocessing managers) in one
 # go, interleaved, at 4, 64, 1,000 and 10,000 parties over 4 client processes; prints a table of ratios and writes
 # it, with the machine it ran on, to bench/RESULTS.md. Timings on a shared machine are noisy: each configuration
-# runs REPS times (default 3), interleaved with the others, and the best run of each contender counts.
+# runs REPS times (default 3), interleaved with the others; the table gives the best run of each contender, and the
+# median of the ratios of runs made back to back (Lockstep right after the floor, so both saw the machine alike).
 #   bench/compare.sh                       # everything (about 15 minutes on 2 cores)
 #   REPS=1 SIZES="4 64" bench/compare.sh   # a quick look
 set -euo pipefail
@@ -22,8 +23,10 @@ rounds_for() {   # enough rounds for a few seconds each, and for the JIT to sett
 py_rounds_for() { case $1 in 4) echo 5000;; 64) echo 300;; *) echo 0;; esac; }
 rate() { grep -o 'rounds_per_s=[0-9.]*' | tail -1 | cut -d= -f2; }
 best() { printf '%s\n' "$@" | grep -v '^$' | sort -g | tail -1; }
+ratio() { [[ "$1" =~ ^[0-9.]+$ ]] && [[ "$2" =~ ^[0-9.]+$ ]] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }' || echo "-"; }
+median() { printf '%s\n' $@ | grep -E '^[0-9.]+$' | sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; else printf "-" }'; }
 
-declare -A FLOOR LOCK PY P50 P99 HEAP
+declare -A FLOOR LOCK PY P50 P99 HEAP PAIRED CPU
 for rep in $(seq "$REPS"); do
   for n in $SIZES; do
     r=$(rounds_for "$n")
@@ -40,11 +43,13 @@ for rep in $(seq "$REPS"); do
       [ -n "$p" ] || p="timeout"
       echo "   python     $p rounds/s" >&2
     fi
+    PAIRED[$n]="${PAIRED[$n]:-} $(ratio "$l" "$f")"
     FLOOR[$n]=$(best "${FLOOR[$n]:-}" "$f")
     if [ "$(best "${LOCK[$n]:-0}" "$l")" = "$l" ]; then
       LOCK[$n]=$l
       P50[$n]=$(echo "$line" | grep -o 'p50_us=[0-9]*' | cut -d= -f2)
       P99[$n]=$(echo "$line" | grep -o 'p99_us=[0-9]*' | cut -d= -f2)
+      CPU[$n]="$(echo "$line" | grep -o 'client_cpu_us=[0-9.]*' | cut -d= -f2) / $(echo "$line" | grep -o 'coordinator_cpu_us=[0-9.]*' | cut -d= -f2)"
       HEAP[$n]=$(grep -o '([0-9]* bytes per party)' /tmp/lockstep-bench-$n.out | tr -dc 0-9 || true)
     fi
     if [ "$p" = "timeout" ]; then
@@ -62,7 +67,6 @@ pairs=$(java -jar bench/target/lockstep-bench.jar --parties 20000 --barriers 100
   --rounds 20 --processes 4 2>&1 | tail -1)
 echo "   $pairs" >&2
 
-ratio() { [[ "$1" =~ ^[0-9.]+$ ]] && [[ "$2" =~ ^[0-9.]+$ ]] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }' || echo "-"; }
 {
   echo "# Lockstep benchmark results"
   echo
@@ -71,10 +75,10 @@ ratio() { [[ "$1" =~ ^[0-9.]+$ ]] && [[ "$2" =~ ^[0-9.]+$ ]] && awk -v a="$1" -v
   echo "$(java -version 2>&1 | head -1). Every party has its own TCP connection; parties are spread over 4 client processes;"
   echo "the coordinator runs as its own process. Python is multiprocessing's managers barrier, one process per party."
   echo
-  echo "| parties | floor rounds/s | Lockstep rounds/s | Lockstep / floor | Python rounds/s | Lockstep / Python | Lockstep p50 / p99 per round | coordinator heap per connected party |"
-  echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| parties | floor rounds/s | Lockstep rounds/s | Lockstep / floor | paired runs: median (each) | Python rounds/s | Lockstep / Python | Lockstep p50 / p99 per round | CPU per round: clients / coordinator | coordinator heap per connected party |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for n in $SIZES; do
-    echo "| $n | ${FLOOR[$n]} | ${LOCK[$n]} | $(ratio "${LOCK[$n]}" "${FLOOR[$n]}") | ${PY[$n]:--} | $(ratio "${LOCK[$n]}" "${PY[$n]:-}") | ${P50[$n]} / ${P99[$n]} µs | ${HEAP[$n]:-?} bytes |"
+    echo "| $n | ${FLOOR[$n]} | ${LOCK[$n]} | $(ratio "${LOCK[$n]}" "${FLOOR[$n]}") | $(median ${PAIRED[$n]}) ($(echo ${PAIRED[$n]} | sed 's/ /, /g')) | ${PY[$n]:--} | $(ratio "${LOCK[$n]}" "${PY[$n]:-}") | ${P50[$n]} / ${P99[$n]} µs | ${CPU[$n]} µs | ${HEAP[$n]:-?} bytes |"
   done
   echo
   if [ -n "${LOCK[1000]:-}" ] && [ -n "${LOCK[10000]:-}" ]; then

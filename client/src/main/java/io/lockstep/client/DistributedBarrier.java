@@ -13,6 +13,7 @@ import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 
 /**
  * A handle on a named barrier held by the coordinator; behaves like {@link java.util.concurrent.CyclicBarrier}
@@ -37,6 +38,8 @@ public final class DistributedBarrier {
     private final int parties;
     private final Runnable action;
     private final Duration defaultTimeout;
+    /** The release's arrival index, as a function made once rather than per await. */
+    private final Function<Message.Released, Integer> arrivalIndex = this::indexOf;
 
     DistributedBarrier(LockstepClient client, String name, int parties, Runnable action, Duration defaultTimeout) {
         this.client = client;
@@ -78,7 +81,7 @@ public final class DistributedBarrier {
      *  exceptions as {@link #await(long, TimeUnit)}. */
     public CompletableFuture<Integer> awaitAsync(Duration timeout) {
         return client.startAwait(name, millis(timeout), action, null, ForkJoinPool.commonPool())
-                .result.thenApply(this::indexOf);
+                .result.thenApply(arrivalIndex);
     }
 
     /**
