@@ -18,7 +18,7 @@ ulimit -n 65536 2>/dev/null || true   # 20,000 parties need 20,000 sockets on ea
 [ -f bench/target/lockstep-bench.jar ] && [ -f coordinator/target/lockstep-coordinator.jar ] || mvn -q -B -DskipTests package
 
 rounds_for() {   # enough rounds for a few seconds each, and for the JIT to settle
-  case $1 in 4) echo 50000;; 64) echo 5000;; 1000) echo 300;; *) echo 30;; esac
+  case $1 in 4) echo 100000;; 64) echo 10000;; 1000) echo 300;; *) echo 30;; esac
 }
 py_rounds_for() { case $1 in 4) echo 5000;; 64) echo 300;; *) echo 0;; esac; }
 rate() { grep -o 'rounds_per_s=[0-9.]*' | tail -1 | cut -d= -f2; }

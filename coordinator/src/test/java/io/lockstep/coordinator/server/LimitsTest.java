@@ -12,6 +12,7 @@ import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -185,6 +186,41 @@ class LimitsTest {
         assertTrue(p.closedByPeer(), "a connection that sends no heartbeat is closed"); // blocks until closed
         long after = (System.nanoTime() - start) / 1_000_000;
         assertTrue(after >= 250 && after < 3_000, "closed after three heartbeats of silence, took " + after + " ms");
+    }
+
+    @Test
+    void onlyTheSilentConnectionIsClosedWhateverThreadItIsOn() throws Exception {
+        // Two I/O threads: the sweep runs on the core's thread and reaches connections on the other one too.
+        start(new ServerConfig("127.0.0.1", 0, Protocol.DEFAULT_MAX_FRAME_BYTES, 2)
+                .withSessions(new SessionPolicy(10_000, 200, 300_000)));
+        List<RawPeer> quiet = new ArrayList<>();
+        List<RawPeer> alive = new ArrayList<>();
+        for (int i = 0; i < 4; i++) { // consecutive connections land on alternating threads
+            RawPeer q = peer();
+            q.send(new Message.Hello(Protocol.MAGIC, Protocol.VERSION, "quiet-" + i, 400, 0, 0));
+            assertEquals(100, ((Message.Welcome) q.read()).heartbeatMillis());
+            quiet.add(q);
+            RawPeer a = peer();
+            a.send(new Message.Hello(Protocol.MAGIC, Protocol.VERSION, "alive-" + i, 400, 0, 0));
+            assertInstanceOf(Message.Welcome.class, a.read());
+            alive.add(a);
+        }
+        long start = System.nanoTime();
+        long received = 0;
+        while (System.nanoTime() - start < TimeUnit.MILLISECONDS.toNanos(1_200)) { // twelve heartbeats
+            for (RawPeer a : alive) {
+                a.send(new Message.Ping(0));
+                assertInstanceOf(Message.Pong.class, a.read(), "a pinging client is answered, not closed");
+            }
+            Thread.sleep(50); // the pace of a client's heartbeat: twice per heartbeat
+        }
+        for (RawPeer q : quiet) {
+            assertTrue(q.closedByPeer(), "a silent connection is closed");
+        }
+        for (RawPeer a : alive) {
+            a.send(new Message.Declare(1, "still-here", 1));
+            assertInstanceOf(Message.Ok.class, a.read(), "the pinging connection is still served");
+        }
     }
 
     @Test
