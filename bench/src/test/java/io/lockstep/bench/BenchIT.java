@@ -25,7 +25,7 @@ class BenchIT {
     void aSmallRunCompletesAndEndsWithTheSummaryLine() throws Exception {
         Process p = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-jar",
                 ROOT.resolve("bench/target/lockstep-bench.jar").toString(), "--parties", "4", "--rounds", "300",
-                "--processes", "2").redirectErrorStream(false).start();
+                "--processes", "2", "--warmup", "100").redirectErrorStream(false).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(120, TimeUnit.SECONDS));
         assertEquals(0, p.exitValue(), out);
