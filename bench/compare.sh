@@ -2,13 +2,15 @@
 # Runs Lockstep's benchmark, the bare NIO "floor" and Python's networked barrier (multiprocessing managers) in one
 # go, interleaved, at 4, 64, 1,000 and 10,000 parties over 4 client processes; prints a table of ratios and writes
 # it, with the machine it ran on, to bench/RESULTS.md. Timings on a shared machine are noisy: each configuration
-# runs REPS times (default 3), interleaved with the others; the table gives the best run of each contender, and the
-# median of the ratios of runs made back to back (Lockstep right after the floor, so both saw the machine alike).
-#   bench/compare.sh                       # everything (about 15 minutes on 2 cores)
-#   REPS=1 SIZES="4 64" bench/compare.sh   # a quick look
+# runs REPS times (default 3; SMALL_REPS, default 5, for the short runs of 64 parties or fewer), interleaved with the
+# others; the table gives the best run of each contender, and the median of the ratios of runs made back to back
+# (the floor and Lockstep one right after the other, taking turns at going first, so both saw the machine alike).
+#   bench/compare.sh                                   # everything (about 15 minutes on 2 cores)
+#   REPS=1 SMALL_REPS=1 SIZES="4 64" bench/compare.sh  # a quick look
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPS=${REPS:-3}
+SMALL_REPS=${SMALL_REPS:-5}
 SIZES=${SIZES:-"4 64 1000 10000"}
 SHARED=${LOCKSTEP_REFERENCE_BENCH:-../shared/bench}
 OUT=bench/RESULTS.md
@@ -26,14 +28,24 @@ best() { printf '%s\n' "$@" | grep -v '^$' | sort -g | tail -1; }
 ratio() { [[ "$1" =~ ^[0-9.]+$ ]] && [[ "$2" =~ ^[0-9.]+$ ]] && awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }' || echo "-"; }
 median() { printf '%s\n' $@ | grep -E '^[0-9.]+$' | sort -g | awk '{ v[NR] = $1 } END { if (NR) printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; else printf "-" }'; }
 
+reps_for() { [ "$1" -le 64 ] && echo "$SMALL_REPS" || echo "$REPS"; }
+cpu() { awk -v v="$1" 'BEGIN { if (v == "") printf "?"; else if (v >= 10000) printf "%.0f ms", v / 1000; else printf "%.1f µs", v }'; }
+floor() { (cd "$SHARED" && java MinimalBarrier.java "$1" "$2" 4) | rate; }
+lockstep() { java -jar bench/target/lockstep-bench.jar --parties "$1" --rounds "$2" --processes 4 2>/dev/null | tee /tmp/lockstep-bench-$1.out | tail -1; }
+
 declare -A FLOOR LOCK PY P50 P99 HEAP PAIRED CPU
-for rep in $(seq "$REPS"); do
+most=$(for n in $SIZES; do reps_for "$n"; done | sort -n | tail -1)
+for rep in $(seq "$most"); do
   for n in $SIZES; do
+    [ "$rep" -le "$(reps_for "$n")" ] || continue
     r=$(rounds_for "$n")
     echo "== rep $rep: $n parties, $r rounds" >&2
-    f=$( (cd "$SHARED" && java MinimalBarrier.java "$n" "$r" 4) | rate )
+    if [ $((rep % 2)) = 1 ]; then  # who goes first takes turns: a drift in the machine's speed favours neither
+      f=$(floor "$n" "$r"); line=$(lockstep "$n" "$r")
+    else
+      line=$(lockstep "$n" "$r"); f=$(floor "$n" "$r")
+    fi
     echo "   floor      $f rounds/s" >&2
-    line=$(java -jar bench/target/lockstep-bench.jar --parties "$n" --rounds "$r" --processes 4 2>/dev/null | tee /tmp/lockstep-bench-$n.out | tail -1)
     l=$(echo "$line" | rate)
     echo "   lockstep   $l rounds/s   ($line)" >&2
     p=""
@@ -49,7 +61,7 @@ for rep in $(seq "$REPS"); do
       LOCK[$n]=$l
       P50[$n]=$(echo "$line" | grep -o 'p50_us=[0-9]*' | cut -d= -f2)
       P99[$n]=$(echo "$line" | grep -o 'p99_us=[0-9]*' | cut -d= -f2)
-      CPU[$n]="$(echo "$line" | grep -o 'client_cpu_us=[0-9.]*' | cut -d= -f2) / $(echo "$line" | grep -o 'coordinator_cpu_us=[0-9.]*' | cut -d= -f2)"
+      CPU[$n]="$(cpu "$(echo "$line" | grep -o 'client_cpu_us=[0-9.]*' | cut -d= -f2)") / $(cpu "$(echo "$line" | grep -o 'coordinator_cpu_us=[0-9.]*' | cut -d= -f2)")"
       HEAP[$n]=$(grep -o '([0-9]* bytes per party)' /tmp/lockstep-bench-$n.out | tr -dc 0-9 || true)
     fi
     if [ "$p" = "timeout" ]; then
@@ -70,7 +82,7 @@ echo "   $pairs" >&2
 {
   echo "# Lockstep benchmark results"
   echo
-  echo "Measured by \`bench/compare.sh\` (best of $REPS interleaved runs each) on $(date -u +%Y-%m-%d):"
+  echo "Measured by \`bench/compare.sh\` (best of $SMALL_REPS interleaved runs each at 64 parties or fewer, of $REPS above) on $(date -u +%Y-%m-%d):"
   echo "$(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(free -g | awk '/Mem:/ {print $2}') GiB, Linux $(uname -r),"
   echo "$(java -version 2>&1 | head -1). Every party has its own TCP connection; parties are spread over 4 client processes;"
   echo "the coordinator runs as its own process. Python is multiprocessing's managers barrier, one process per party."
@@ -78,7 +90,7 @@ echo "   $pairs" >&2
   echo "| parties | floor rounds/s | Lockstep rounds/s | Lockstep / floor | paired runs: median (each) | Python rounds/s | Lockstep / Python | Lockstep p50 / p99 per round | CPU per round: clients / coordinator | coordinator heap per connected party |"
   echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for n in $SIZES; do
-    echo "| $n | ${FLOOR[$n]} | ${LOCK[$n]} | $(ratio "${LOCK[$n]}" "${FLOOR[$n]}") | $(median ${PAIRED[$n]}) ($(echo ${PAIRED[$n]} | sed 's/ /, /g')) | ${PY[$n]:--} | $(ratio "${LOCK[$n]}" "${PY[$n]:-}") | ${P50[$n]} / ${P99[$n]} µs | ${CPU[$n]} µs | ${HEAP[$n]:-?} bytes |"
+    echo "| $n | ${FLOOR[$n]} | ${LOCK[$n]} | $(ratio "${LOCK[$n]}" "${FLOOR[$n]}") | $(median ${PAIRED[$n]}) ($(echo ${PAIRED[$n]} | sed 's/ /, /g')) | ${PY[$n]:--} | $(ratio "${LOCK[$n]}" "${PY[$n]:-}") | ${P50[$n]} / ${P99[$n]} µs | ${CPU[$n]} | ${HEAP[$n]:-?} bytes |"
   done
   echo
   if [ -n "${LOCK[1000]:-}" ] && [ -n "${LOCK[10000]:-}" ]; then
