@@ -132,7 +132,9 @@ class SessionResumeTest {
         startCoordinator();
         ChaosProxy net = proxy();
         // Three parties: far and near wait for a third; far is cut off while it waits and stays away.
-        DistributedBarrier far = client("far", net.port(), Duration.ofMillis(1_000)).barrier("lease", 3);
+        LockstepClient farClient = client("far", net.port(), Duration.ofMillis(1_000));
+        DistributedBarrier far = farClient.barrier("lease", 3);
+        long firstSession = farClient.sessionId();
         DistributedBarrier near = client("near", port, Duration.ofSeconds(10)).barrier("lease", 3);
         DistributedBarrier third = client("third", port, Duration.ofSeconds(10)).barrier("lease", 3);
         CompletableFuture<Integer> farWait = far.awaitAsync();
@@ -149,7 +151,10 @@ class SessionResumeTest {
         Throwable lost = failureOf(farWait, Duration.ofSeconds(10));
         assertInstanceOf(SessionLostException.class, lost);
         assertTrue(lost.getMessage().contains("session") && lost.getMessage().contains("lost"), lost.getMessage());
-        // The far client is back in a new session and can take part again after a reset.
+        // The far client comes back in a new session (its lost await may have failed before it reconnected, while
+        // the coordinator was still unreachable: requests fail at once then) and can take part again after a reset.
+        waitFor(Duration.ofSeconds(10), () -> farClient.sessionId() != firstSession);
+        assertEquals(3, farClient.status("lease").parties(), "the far client is served in its new session");
         near.reset();
         CompletableFuture<Integer> farAgain = far.awaitAsync();
         CompletableFuture<Integer> nearAgain = near.awaitAsync();
