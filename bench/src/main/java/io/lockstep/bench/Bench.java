@@ -203,8 +203,9 @@ public final class Bench implements Callable<Integer> {
                         cpuUsed.toNanos() / 1e9, 100 * cpuUsed.toNanos() / 1e9 / wallS, heapIdle / 1024,
                         heapConnected / 1024, parties, (heapConnected - heapIdle) / parties);
             }
+            double clientUsPerRound = clientCpu / 1e3 / rounds;
             out.printf(Locale.ROOT, "clients: %.2f CPU s for the timed rounds in %d processes (%.1f us per round)%n",
-                    clientCpu / 1e9, processes, clientCpu / 1e3 / rounds);
+                    clientCpu / 1e9, processes, clientUsPerRound);
             out.printf(Locale.ROOT, "round latency: p50 %d us, p90 %d us, p99 %d us, max %d us (%d rounds, as seen by "
                             + "each of %d processes)%n", merged.getValueAtPercentile(50) / 1000,
                     merged.getValueAtPercentile(90) / 1000, merged.getValueAtPercentile(99) / 1000,
@@ -214,7 +215,7 @@ public final class Bench implements Callable<Integer> {
                             + "rounds_per_s=%.1f p50_us=%d p99_us=%d max_us=%d client_cpu_us=%.1f%s%n", parties,
                     processes, barriers, rounds, partiesPerConnection > 1 ? " connections=" + parties / partiesPerConnection : "",
                     wallS, rounds / wallS, merged.getValueAtPercentile(50) / 1000,
-                    merged.getValueAtPercentile(99) / 1000, merged.getMaxValue() / 1000, clientCpu / 1e3 / rounds,
+                    merged.getValueAtPercentile(99) / 1000, merged.getMaxValue() / 1000, clientUsPerRound,
                     coord == null ? "" : String.format(Locale.ROOT, " coordinator_cpu_us=%.1f",
                             cpuUsed.toNanos() / 1e3 / rounds));
             return 0;

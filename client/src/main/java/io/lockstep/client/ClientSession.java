@@ -293,8 +293,7 @@ final class ClientSession {
         if (busy) {
             return; // both ends heard from each other within this heartbeat: a PING would tell nothing new
         }
-        acknowledged = received;
-        channel.writeAndFlush(new Message.Ping(received), channel.voidPromise());
+        channel.writeAndFlush(new Message.Ping(acknowledgeNow()), channel.voidPromise());
     }
 
     private void onCut(Channel ch) {
@@ -397,12 +396,17 @@ final class ClientSession {
         if (state == State.CONNECTED) {
             if (received - acknowledged >= ACK_WITH_REQUEST_AFTER) {
                 // Rides in the same write as the request: the coordinator drops the answers it held for us.
-                acknowledged = received;
-                channel.write(new Message.Ack(received), channel.voidPromise());
+                channel.write(new Message.Ack(acknowledgeNow()), channel.voidPromise());
             }
             wroteSinceBeat = true;
             channel.writeAndFlush(request, channel.voidPromise());
         }
+    }
+
+    /** The count of answers received, for a PING or ACK about to be written: from now on they are acknowledged. */
+    private long acknowledgeNow() {
+        acknowledged = received;
+        return received;
     }
 
     private void acknowledge(long coordinatorReceived) {
@@ -512,9 +516,8 @@ final class ClientSession {
         public void channelReadComplete(ChannelHandlerContext ctx) {
             boolean connected = state == State.CONNECTED && ctx.channel() == channel;
             if (connected && received - acknowledged >= ACK_ALONE_AFTER) {
-                acknowledged = received;
                 wroteSinceBeat = true;
-                ctx.writeAndFlush(new Message.Ack(received), ctx.voidPromise());
+                ctx.writeAndFlush(new Message.Ack(acknowledgeNow()), ctx.voidPromise());
             }
             ctx.fireChannelReadComplete();
         }

@@ -120,9 +120,9 @@ public final class CoordinatorServer implements AutoCloseable {
         return driver == null ? null : driver.metrics();
     }
 
-    /** Sessions held now: connected, or cut and within their lease. */
+    /** Sessions held now: connected, or cut and within their lease; 0 before {@link #start()}. */
     public int sessions() {
-        return driver.sessionCount();
+        return driver == null ? 0 : driver.sessionCount();
     }
 
     /** Connections open now. */

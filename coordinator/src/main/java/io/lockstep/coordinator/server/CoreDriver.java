@@ -237,12 +237,10 @@ public final class CoreDriver {
     /** A heartbeat: acknowledges frames, answered by PONG. */
     void ping(Link link, long clientReceived) {
         onCore(() -> {
-            ServerSession s = link.session;
-            if (s == null || s.channel != link.channel) {
+            ServerSession s = heard(link, clientReceived);
+            if (s == null) {
                 return;
             }
-            s.lastHeard = clockMillis.getAsLong();
-            s.acknowledge(clientReceived);
             s.toldReceived = s.received;
             link.channel.writeAndFlush(new Message.Pong(s.received), link.channel.voidPromise());
         });
@@ -254,18 +252,24 @@ public final class CoreDriver {
      */
     void ack(Link link, long clientReceived) {
         if (executor.inEventLoop()) {
-            applyAck(link, clientReceived);
+            heard(link, clientReceived);
         } else {
-            executor.execute(() -> applyAck(link, clientReceived));
+            executor.execute(() -> heard(link, clientReceived));
         }
     }
 
-    private void applyAck(Link link, long clientReceived) {
+    /**
+     * The connection's client was heard and acknowledges {@code clientReceived} frames (PING, ACK). Returns its
+     * session, or null if the connection no longer carries one.
+     */
+    private ServerSession heard(Link link, long clientReceived) {
         ServerSession s = link.session;
-        if (s != null && s.channel == link.channel) {
-            s.lastHeard = clockMillis.getAsLong();
-            s.acknowledge(clientReceived);
+        if (s == null || s.channel != link.channel) {
+            return null;
         }
+        s.lastHeard = clockMillis.getAsLong();
+        s.acknowledge(clientReceived);
+        return s;
     }
 
     /** The client ends its session: no lease. */

@@ -24,6 +24,7 @@ import java.lang.management.MemoryPoolMXBean;
 import java.lang.management.MemoryType;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -89,13 +90,8 @@ class FuzzTest {
             assertTrue(good.longestGapMillis(fuzzStart) < 3_000, "the well-behaved client was starved for "
                     + good.longestGapMillis(fuzzStart) + " ms");
             // Let fuzz connections and their leases run out, then compare the heap.
-            long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-            while (server.openConnections() > 1 && System.nanoTime() < end) {
-                Thread.sleep(50);
-            }
-            while (server.sessions() > 1 && System.nanoTime() < end) { // fuzz sessions' leases (≤ 2 s) run out
-                Thread.sleep(50);
-            }
+            Waiting.waitFor(Duration.ofSeconds(20), () -> server.openConnections() == 1
+                    && server.sessions() == 1); // fuzz connections close, their sessions' leases (≤ 2 s) run out
             assertEquals(1, server.sessions(), "only the well-behaved client's session is left; connections: "
                     + server.openConnections());
             long heapAfter = usedHeapAfterGc();
