@@ -13,6 +13,8 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
+import io.netty.util.collection.LongObjectHashMap;
+import io.netty.util.collection.LongObjectMap;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,7 +22,6 @@ import org.slf4j.LoggerFactory;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -52,7 +53,11 @@ public final class CoreDriver {
     private final int maxFrameBytes;
     private final Instant startedAt = Instant.now();
     private final SecureRandom random = new SecureRandom();
-    private final Map<Long, ServerSession> sessions = new HashMap<>();
+    /**
+     * By session id. Looked up once per answer on the release fan-out: a primitive-keyed open-addressing map (no
+     * boxed key, no node per entry) touches fewer cold cache lines per party than a {@code HashMap<Long, ...>}.
+     */
+    private final LongObjectMap<ServerSession> sessions = new LongObjectHashMap<>();
     /** Why recently ended sessions ended, so that a late resume gets a precise answer. */
     private final Map<Long, String> ended = new LinkedHashMap<>() {
         @Override
