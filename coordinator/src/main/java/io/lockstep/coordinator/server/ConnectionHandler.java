@@ -172,6 +172,7 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
 
     private void admit(ChannelHandlerContext ctx, Message.Hello hello) {
         handshakeDeadline.cancel(false);
+        handshakeDeadline = null; // not held for the connection's life: 64 bytes a connection at 10,000 of them
         // From now on the client sends something every heartbeat; the driver watches for three of silence.
         driver.hello(link, hello);
     }
