@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Runs Lockstep's benchmark, the bare NIO "floor" and Python's networked barrier (multiprocessing managers) in one
 # go, interleaved, at 4, 64, 1,000 and 10,000 parties over 4 client processes; prints a table of ratios and writes
-# it, with the machine it ran on, to bench/RESULTS.md. Timings on a shared machine are noisy: each configuration
-# runs REPS times (default 3; SMALL_REPS, default 5, for the short runs of 64 parties or fewer), interleaved with the
-# others; the table gives the best run of each contender, and the median of the ratios of runs made back to back
-# (the floor and Lockstep one right after the other, taking turns at going first, so both saw the machine alike).
+# it, with the machine it ran on, to bench/RESULTS.md, above the hand-written notes there (which it keeps). Timings
+# on a shared machine are noisy: each configuration runs REPS times (default 3; SMALL_REPS, default 5, for the short
+# runs of 64 parties or fewer), interleaved with the others; the table gives the best run of each contender, and the
+# median of the ratios of runs made back to back (the floor and Lockstep one right after the other, taking turns at
+# going first, so both saw the machine alike).
 #   bench/compare.sh                                   # everything (about 15 minutes on 2 cores)
 #   REPS=1 SMALL_REPS=1 SIZES="4 64" bench/compare.sh  # a quick look
 set -euo pipefail
@@ -79,6 +80,11 @@ pairs=$(java -jar bench/target/lockstep-bench.jar --parties 20000 --barriers 100
   --rounds 20 --processes 4 2>&1 | tail -1)
 echo "   $pairs" >&2
 
+# Everything in RESULTS.md from the NOTES line on is written by hand (what the numbers mean, what was tried): kept.
+NOTES='<!-- Written by hand from here on; compare.sh replaces what is above this line and keeps the rest. -->'
+notes=$(mktemp)
+trap 'rm -f "$notes"' EXIT
+{ [ -f "$OUT" ] && sed -n "/^$NOTES\$/,\$p" "$OUT"; } > "$notes" || true
 {
   echo "# Lockstep benchmark results"
   echo
@@ -98,5 +104,10 @@ echo "   $pairs" >&2
     echo
   fi
   echo "10,000 independent 2-party barriers cycling at once (20,000 parties on 10,000 connections, each barrier across two): \`$pairs\`"
-} > "$OUT"
-cat "$OUT"
+} > "$OUT.new"
+cat "$OUT.new"
+if [ -s "$notes" ]; then
+  { echo; cat "$notes"; } >> "$OUT.new"
+  echo "(the hand-written notes below the table in $OUT are kept: read them against the new numbers)" >&2
+fi
+mv "$OUT.new" "$OUT"
