@@ -260,7 +260,7 @@ public final class BarrierCore {
                 Barrier b = w.barrier;
                 // A party that is already released in a tripping generation does not break it; the runner does.
                 if (b.runner == null || b.runner == w) {
-                    breakBarrier(b, BreakCause.LOST_PARTY, w.party, c.why(), w, Outcome.BROKEN);
+                    breakBarrier(b, BreakCause.LOST_PARTY, party(w), c.why(), w, Outcome.BROKEN);
                     drainQueue(b);
                 }
             }
@@ -425,7 +425,6 @@ public final class BarrierCore {
             return;
         }
         w.state = WaiterState.WAITING;
-        w.party = b.uniquePartyName(w.session.name);
         w.arrivedAt = now;
         if (b.arrived.isEmpty()) {
             b.firstArrivalAt = now;
@@ -435,11 +434,11 @@ public final class BarrierCore {
             b.exchanges++;
         }
         if (w.cancelled) {
-            breakBarrier(b, BreakCause.INTERRUPTED, w.party, "", w, Outcome.INTERRUPTED);
+            breakBarrier(b, BreakCause.INTERRUPTED, party(w), "", w, Outcome.INTERRUPTED);
         } else if (b.arrived.size() == b.parties) {
             trip(b, w);
         } else if (w.deadline <= now) {
-            breakBarrier(b, BreakCause.TIMEOUT, w.party, w.timeoutMillis + " ms", w, Outcome.TIMED_OUT);
+            breakBarrier(b, BreakCause.TIMEOUT, party(w), w.timeoutMillis + " ms", w, Outcome.TIMED_OUT);
         } else if (w.deadline != NO_DEADLINE) {
             deadlines.add(w);
         }
@@ -465,8 +464,7 @@ public final class BarrierCore {
             finish(w, new Effect.Released(w.session.id, w.requestId, b.name, b.generation, i,
                     w.exchange ? contributions : List.of()));
         }
-        b.arrived.clear();
-        b.exchanges = 0;
+        b.clearArrived();
         b.nextGeneration();
         drainQueue(b);
     }
@@ -479,7 +477,7 @@ public final class BarrierCore {
             boolean awaitDue = w != null && w.deadline <= now;
             boolean leaseDue = s != null && s.leaseDeadline <= now;
             if (awaitDue && (!leaseDue || w.deadline <= s.leaseDeadline)) {
-                breakBarrier(w.barrier, BreakCause.TIMEOUT, w.party, w.timeoutMillis + " ms", w, Outcome.TIMED_OUT);
+                breakBarrier(w.barrier, BreakCause.TIMEOUT, party(w), w.timeoutMillis + " ms", w, Outcome.TIMED_OUT);
                 drainQueue(w.barrier);
             } else if (leaseDue) {
                 expireLease(s);
@@ -498,7 +496,7 @@ public final class BarrierCore {
         if (w.state == WaiterState.QUEUED) {
             w.cancelled = true; // like a CyclicBarrier thread interrupted while it waits for the lock
         } else if (w.barrier.runner == null) {
-            breakBarrier(w.barrier, BreakCause.INTERRUPTED, w.party, "", w, Outcome.INTERRUPTED);
+            breakBarrier(w.barrier, BreakCause.INTERRUPTED, party(w), "", w, Outcome.INTERRUPTED);
             drainQueue(w.barrier);
         }
         // In a tripping generation the action's outcome decides; the cancel changes nothing.
@@ -515,7 +513,7 @@ public final class BarrierCore {
             b.runner = null;
             release(b);
         } else {
-            breakBarrier(b, BreakCause.ACTION_FAILED, w.party, c.failure(), w, Outcome.ACTION_FAILED);
+            breakBarrier(b, BreakCause.ACTION_FAILED, party(w), c.failure(), w, Outcome.ACTION_FAILED);
             drainQueue(b);
         }
     }
@@ -529,6 +527,7 @@ public final class BarrierCore {
                               Outcome culpritOutcome) {
         List<String> arrived = new ArrayList<>(b.arrived.size());
         Set<Session> present = new HashSet<>();
+        b.nameParties();
         for (Waiter w : b.arrived) {
             arrived.add(w.party);
             present.add(w.session);
@@ -549,8 +548,13 @@ public final class BarrierCore {
             Outcome o = w == culpritWaiter ? culpritOutcome : Outcome.BROKEN;
             finish(w, new Effect.Failed(w.session.id, w.requestId, o, reason));
         }
-        b.arrived.clear();
-        b.exchanges = 0;
+        b.clearArrived();
+    }
+
+    /** The party name of {@code w}, an arrived waiter (names are given when first needed: see {@link Barrier#nameParties}). */
+    private static String party(Waiter w) {
+        w.barrier.nameParties();
+        return w.party;
     }
 
     /** Lets awaits queued behind a tripping generation join the barrier, until it trips again. */
@@ -630,6 +634,7 @@ public final class BarrierCore {
         final long seq;
         WaiterState state = WaiterState.QUEUED;
         boolean cancelled;
+        /** Its name among the parties of its generation; null until {@link Barrier#nameParties} gives it one. */
         String party;
         long arrivedAt;
 
@@ -655,6 +660,8 @@ public final class BarrierCore {
         final ArrayDeque<Waiter> queued = new ArrayDeque<>();
         /** Party names used in this generation, and the last suffix given to each client name. */
         final Set<String> usedNames = new HashSet<>();
+        /** How many of {@link #arrived}, from the first, have their party names. */
+        int named;
         final Map<String, Integer> lastSuffix = new HashMap<>();
         long generation = 1;
         long firstArrivalAt;
@@ -671,14 +678,33 @@ public final class BarrierCore {
             this.parties = parties;
         }
 
+        /**
+         * Names the arrived parties that have no name yet, in arrival order: the client's name for its first party
+         * in a generation, {@code name#2}, {@code name#3} for more. Names are given only when something shows them (a
+         * break, a status, an exchange's contributions) — a plain release needs none — and in arrival order, so a
+         * party's name is the same whenever it is asked for.
+         */
+        void nameParties() {
+            for (; named < arrived.size(); named++) {
+                Waiter w = arrived.get(named);
+                w.party = uniquePartyName(w.session.name);
+            }
+        }
+
+        /** Ends the arrived parties' part in this generation (released or broken). */
+        void clearArrived() {
+            arrived.clear();
+            named = 0;
+            exchanges = 0;
+        }
+
         void nextGeneration() {
             generation++;
             usedNames.clear();
             lastSuffix.clear();
         }
 
-        /** The client's name for its first party in a generation; {@code name#2}, {@code name#3} for more. */
-        String uniquePartyName(String clientName) {
+        private String uniquePartyName(String clientName) {
             if (usedNames.add(clientName)) {
                 return clientName;
             }
@@ -692,6 +718,7 @@ public final class BarrierCore {
         }
 
         List<Contribution> contributions() {
+            nameParties();
             List<Contribution> cs = new ArrayList<>(arrived.size());
             for (Waiter w : arrived) {
                 cs.add(new Contribution(w.party, w.contribution));
@@ -700,6 +727,7 @@ public final class BarrierCore {
         }
 
         BarrierView view(long now) {
+            nameParties();
             List<BarrierView.WaitingParty> ws = new ArrayList<>(arrived.size());
             for (Waiter w : arrived) {
                 ws.add(new BarrierView.WaitingParty(w.party, now - w.arrivedAt));
