@@ -480,8 +480,10 @@ public final class CoreDriver {
         } else if (effect instanceof Effect.Tripped t) {
             metrics.trips.inc();
             metrics.roundSeconds.observe(t.roundMillis() / 1000.0);
-            log.debug("barrier '{}' generation {} released {} parties after {} ms", t.barrier(), t.generation(),
-                    t.parties(), t.roundMillis());
+            if (log.isDebugEnabled()) { // once a round: the arguments would be boxed even with debug off
+                log.debug("barrier '{}' generation {} released {} parties after {} ms", t.barrier(), t.generation(),
+                        t.parties(), t.roundMillis());
+            }
         }
     }
 
