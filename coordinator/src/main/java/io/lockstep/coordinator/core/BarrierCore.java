@@ -551,7 +551,7 @@ public final class BarrierCore {
         b.clearArrived();
     }
 
-    /** The party name of {@code w}, an arrived waiter (names are given when first needed: see {@link Barrier#nameParties}). */
+    /** The party name of {@code w}, an arrived waiter: given when first needed (see {@link Barrier#nameParties}). */
     private static String party(Waiter w) {
         w.barrier.nameParties();
         return w.party;
@@ -660,9 +660,9 @@ public final class BarrierCore {
         final ArrayDeque<Waiter> queued = new ArrayDeque<>();
         /** Party names used in this generation, and the last suffix given to each client name. */
         final Set<String> usedNames = new HashSet<>();
+        final Map<String, Integer> lastSuffix = new HashMap<>();
         /** How many of {@link #arrived}, from the first, have their party names. */
         int named;
-        final Map<String, Integer> lastSuffix = new HashMap<>();
         long generation = 1;
         long firstArrivalAt;
         /** Contribution bytes of the awaits this barrier holds (arrived and queued). */
