@@ -34,6 +34,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -90,8 +91,8 @@ class FuzzTest {
             assertTrue(good.longestGapMillis(fuzzStart) < 3_000, "the well-behaved client was starved for "
                     + good.longestGapMillis(fuzzStart) + " ms");
             // Let fuzz connections and their leases run out, then compare the heap.
-            Waiting.waitFor(Duration.ofSeconds(20), () -> server.openConnections() == 1
-                    && server.sessions() == 1); // fuzz connections close, their sessions' leases (≤ 2 s) run out
+            await("fuzz connections closed and their sessions' leases (2 s) run out").atMost(Duration.ofSeconds(20))
+                    .until(() -> server.openConnections() == 1 && server.sessions() == 1);
             assertEquals(1, server.sessions(), "only the well-behaved client's session is left; connections: "
                     + server.openConnections());
             long heapAfter = usedHeapAfterGc();
@@ -117,13 +118,10 @@ class FuzzTest {
         assertEquals(List.of(), bad, "errors escaped or were logged as unexpected");
     }
 
-    private static void waitForRounds(WellBehavedPeer good, int n) throws InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-        while (good.rounds.size() < n) {
-            assertNull(good.failure.get());
-            assertTrue(System.nanoTime() < end, "the well-behaved client stalled at " + good.rounds.size());
-            Thread.sleep(10);
-        }
+    private static void waitForRounds(WellBehavedPeer good, int n) {
+        await("the well-behaved client at round " + n).atMost(Duration.ofSeconds(20))
+                .until(() -> good.failure.get() != null || good.rounds.size() >= n);
+        assertNull(good.failure.get(), "the well-behaved client failed");
     }
 
     /** Heap still in use after a full collection, as the collector itself reports it. */
