@@ -4,6 +4,7 @@ import io.lockstep.coordinator.core.BarrierCore;
 import io.lockstep.coordinator.server.CoordinatorServer;
 import io.lockstep.coordinator.server.ServerConfig;
 import io.lockstep.coordinator.server.SessionPolicy;
+import io.lockstep.protocol.Durations;
 import io.lockstep.protocol.Protocol;
 import io.netty.util.ResourceLeakDetector;
 import org.slf4j.Logger;
@@ -16,6 +17,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -63,18 +65,25 @@ public final class Main implements Callable<Integer> {
             description = "text (default) or json (one JSON object a line, for containers).")
     String logFormat;
 
-    @Option(names = "--session-lease", paramLabel = "MILLIS", defaultValue = "" + Protocol.DEFAULT_LEASE_MILLIS,
-            description = "How long a session outlives a cut connection when its client asks for no lease "
-                    + "(default: ${DEFAULT-VALUE}).")
-    int sessionLease;
+    @Option(names = "--session-lease", paramLabel = "DURATION", defaultValue = "10s",
+            description = "How long a session outlives a silent connection (a network cut) when its client asks for "
+                    + "no lease, like 10s, 500ms, 2m or PT10S; a bare number is milliseconds (default: "
+                    + "${DEFAULT-VALUE}).")
+    Duration sessionLease;
 
-    @Option(names = "--min-lease", paramLabel = "MILLIS", defaultValue = "500",
+    @Option(names = "--min-lease", paramLabel = "DURATION", defaultValue = "500ms",
             description = "Shortest lease granted (default: ${DEFAULT-VALUE}).")
-    int minLease;
+    Duration minLease;
 
-    @Option(names = "--max-lease", paramLabel = "MILLIS", defaultValue = "300000",
+    @Option(names = "--max-lease", paramLabel = "DURATION", defaultValue = "5m",
             description = "Longest lease granted (default: ${DEFAULT-VALUE}).")
-    int maxLease;
+    Duration maxLease;
+
+    @Option(names = "--reconnect-grace", paramLabel = "DURATION", defaultValue = "1s",
+            description = "How long a session has to come back when its client's side closed the connection "
+                    + "(FIN or RST: a killed process, or a live client that reconnects at once) instead of the "
+                    + "whole lease (default: ${DEFAULT-VALUE}).")
+    Duration reconnectGrace;
 
     @Option(names = "--auth-secret-file", paramLabel = "FILE",
             description = "Require clients to prove they hold the shared secret in FILE (HMAC-SHA256 challenge; "
@@ -109,6 +118,10 @@ public final class Main implements Callable<Integer> {
             description = "Most barriers held at once (default: ${DEFAULT-VALUE}).")
     int maxBarriers;
 
+    @Option(names = "--max-parties", paramLabel = "N", defaultValue = "" + BarrierCore.DEFAULT_MAX_PARTIES,
+            description = "Most parties one barrier may have (default: ${DEFAULT-VALUE}).")
+    int maxParties;
+
     @Option(names = "--max-name-bytes", paramLabel = "BYTES", defaultValue = "" + Protocol.MAX_BARRIER_NAME_BYTES,
             description = "Longest barrier name, in bytes of UTF-8 (default and most: ${DEFAULT-VALUE}).")
     int maxNameBytes;
@@ -126,9 +139,9 @@ public final class Main implements Callable<Integer> {
             description = "Most connections at once from one remote address (default: ${DEFAULT-VALUE}).")
     int maxConnectionsPerAddress;
 
-    @Option(names = "--handshake-timeout", paramLabel = "MILLIS", defaultValue = "" + ServerConfig.DEFAULT_HANDSHAKE_MILLIS,
+    @Option(names = "--handshake-timeout", paramLabel = "DURATION", defaultValue = "10s",
             description = "Time a new connection has to complete its handshake (default: ${DEFAULT-VALUE}).")
-    long handshakeTimeout;
+    Duration handshakeTimeout;
 
     @Option(names = "--io-threads", paramLabel = "N", defaultValue = "" + ServerConfig.DEFAULT_IO_THREADS,
             description = "Event-loop threads (default: ${DEFAULT-VALUE}).")
@@ -153,19 +166,34 @@ public final class Main implements Callable<Integer> {
 
     /** Parses and runs; returns the exit code. */
     static int run(String[] args, Map<String, String> env) {
-        CommandLine cmd = new CommandLine(new Main(env));
+        EnvironmentDefaults defaults;
+        try {
+            defaults = new EnvironmentDefaults(env, configFile(args, env));
+        } catch (IOException e) {
+            System.err.println("lockstep-coordinator: cannot read the config file: " + e.getMessage());
+            return 2;
+        }
+        return commandLine(new Main(env), defaults).execute(args);
+    }
+
+    /** The command line of {@code main}, its values not given taken from {@code defaults}. */
+    static CommandLine commandLine(Main main, EnvironmentDefaults defaults) {
+        CommandLine cmd = new CommandLine(main);
         cmd.setParameterExceptionHandler((ex, a) -> {
             ex.getCommandLine().getErr().println("lockstep-coordinator: " + ex.getMessage());
             ex.getCommandLine().getErr().println("Try 'lockstep-coordinator --help'.");
             return 2;
         });
-        try {
-            cmd.setDefaultValueProvider(new EnvironmentDefaults(env, configFile(args, env)));
-        } catch (IOException e) {
-            System.err.println("lockstep-coordinator: cannot read the config file: " + e.getMessage());
-            return 2;
-        }
-        return cmd.execute(args);
+        // One syntax for every duration, wherever the value comes from (command line, environment, config file).
+        cmd.registerConverter(Duration.class, text -> {
+            try {
+                return Durations.parse(text);
+            } catch (IllegalArgumentException e) {
+                throw new CommandLine.TypeConversionException(e.getMessage());
+            }
+        });
+        cmd.setDefaultValueProvider(defaults);
+        return cmd;
     }
 
     /** The config file named by --config (or --config=FILE), else by LOCKSTEP_CONFIG. */
@@ -193,12 +221,13 @@ public final class Main implements Callable<Integer> {
         // One construction with every value, so that the checks see the whole configuration at once.
         ServerConfig c = new ServerConfig(bind, port, maxFrameBytes, ioThreads,
                 new BarrierCore.Limits(maxContributionBytes, maxBarrierBytes, maxBarriers, maxNameBytes,
-                        maxAwaitsPerSession),
-                new SessionPolicy(sessionLease, minLease, maxLease),
+                        maxAwaitsPerSession, maxParties),
+                new SessionPolicy(millis(sessionLease, "--session-lease"), millis(minLease, "--min-lease"),
+                        millis(maxLease, "--max-lease"), millis(reconnectGrace, "--reconnect-grace")),
                 new ServerConfig.ConnectionLimits(maxConnections, maxConnectionsPerAddress,
                         ServerConfig.ConnectionLimits.DEFAULT.maxUnacknowledged(),
                         ServerConfig.ConnectionLimits.DEFAULT.maxPendingWriteBytes()),
-                handshakeTimeout, secret, null, noHttp ? ServerConfig.NO_HTTP : httpPort);
+                millis(handshakeTimeout, "--handshake-timeout"), secret, null, noHttp ? ServerConfig.NO_HTTP : httpPort);
         if (tlsCert != null || tlsKey != null || tlsClientCa != null) {
             if (tlsCert == null || tlsKey == null) {
                 throw new IllegalArgumentException("TLS needs both --tls-cert and --tls-key");
@@ -211,6 +240,13 @@ public final class Main implements Callable<Integer> {
             c = c.withTls(new ServerConfig.TlsFiles(tlsCert, tlsKey, tlsClientCa));
         }
         return c;
+    }
+
+    private static int millis(Duration d, String option) {
+        if (d.toMillis() > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(option + " is at most " + Integer.MAX_VALUE + " ms, was " + d);
+        }
+        return (int) d.toMillis();
     }
 
     @Override

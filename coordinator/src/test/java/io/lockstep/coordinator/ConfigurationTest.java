@@ -2,7 +2,6 @@ package io.lockstep.coordinator;
 
 import io.lockstep.coordinator.server.ServerConfig;
 import org.junit.jupiter.api.Test;
-import picocli.CommandLine;
 
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
@@ -20,9 +19,7 @@ class ConfigurationTest {
 
     private static ServerConfig parse(Map<String, String> env, Path file, String... args) throws Exception {
         Main main = new Main(env);
-        CommandLine cmd = new CommandLine(main);
-        cmd.setDefaultValueProvider(new EnvironmentDefaults(env, file));
-        cmd.parseArgs(args);
+        Main.commandLine(main, new EnvironmentDefaults(env, file)).parseArgs(args);
         return main.serverConfig();
     }
 
@@ -39,6 +36,24 @@ class ConfigurationTest {
         assertEquals(8001, parse(Map.of(), file).httpPort());
         assertEquals(ServerConfig.NO_HTTP, parse(Map.of(), file, "--no-http").httpPort());
         assertEquals(123, parse(Map.of("LOCKSTEP_MAX_AWAITS_PER_SESSION", "123"), null).limits().maxAwaitsPerSession());
+    }
+
+    @Test
+    void everyDurationTakesOneSyntaxFromEverySource() throws Exception {
+        Path file = Files.createTempFile("lockstep", ".properties");
+        Files.writeString(file, "session-lease=PT20S\nreconnect-grace=250ms\n");
+        assertEquals(10_000, parse(Map.of(), null).sessions().defaultLeaseMillis(), "default");
+        assertEquals(1_000, parse(Map.of(), null).sessions().reconnectGraceMillis(), "default");
+        assertEquals(10_000, parse(Map.of(), null, "--session-lease", "10s").sessions().defaultLeaseMillis());
+        assertEquals(1_500, parse(Map.of(), null, "--session-lease", "1.5s").sessions().defaultLeaseMillis());
+        assertEquals(120_000, parse(Map.of(), null, "--max-lease", "2m").sessions().maxLeaseMillis());
+        assertEquals(7_000, parse(Map.of(), null, "--session-lease", "7000").sessions().defaultLeaseMillis(),
+                "a bare number is milliseconds, as it was");
+        assertEquals(20_000, parse(Map.of(), file).sessions().defaultLeaseMillis(), "ISO-8601, from the file");
+        assertEquals(250, parse(Map.of(), file).sessions().reconnectGraceMillis());
+        assertEquals(3_000, parse(Map.of("LOCKSTEP_HANDSHAKE_TIMEOUT", "3s"), null).handshakeMillis());
+        assertEquals(2, run(Map.of(), "--session-lease", "10x"));
+        assertTrue(lastError.contains("'10x' is not a duration; write it like 500ms, 10s"), lastError);
     }
 
     @Test

@@ -44,6 +44,8 @@ public final class BarrierCore {
     public static final int DEFAULT_MAX_BARRIERS = 100_000;
     /** Default limit on the awaits one session may have outstanding at once. */
     public static final int DEFAULT_MAX_AWAITS_PER_SESSION = 4_096;
+    /** Default limit on one barrier's parties. */
+    public static final int DEFAULT_MAX_PARTIES = 100_000;
 
     /**
      * Limits on what clients may ask of the core; a request over one is rejected with {@code LIMIT_EXCEEDED} or
@@ -54,9 +56,10 @@ public final class BarrierCore {
      * @param maxBarriers          most barriers held at once
      * @param maxNameBytes         longest barrier name, in bytes of UTF-8 (at most 256)
      * @param maxAwaitsPerSession  most awaits one session may have outstanding at once
+     * @param maxParties           most parties one barrier may have
      */
     public record Limits(int maxContributionBytes, long maxBarrierBytes, int maxBarriers, int maxNameBytes,
-                         int maxAwaitsPerSession) {
+                         int maxAwaitsPerSession, int maxParties) {
         public static final Limits DEFAULT = new Limits(Protocol.DEFAULT_MAX_CONTRIBUTION_BYTES,
                 DEFAULT_MAX_BARRIER_BYTES);
 
@@ -65,8 +68,9 @@ public final class BarrierCore {
                 throw new IllegalArgumentException("contribution limit " + maxContributionBytes
                         + " must be at least 0 and at most the barrier limit " + maxBarrierBytes);
             }
-            if (maxBarriers < 1 || maxAwaitsPerSession < 1) {
-                throw new IllegalArgumentException("max barriers and max awaits per session must be at least 1");
+            if (maxBarriers < 1 || maxAwaitsPerSession < 1 || maxParties < 1) {
+                throw new IllegalArgumentException("max barriers, max awaits per session and max parties must be at "
+                        + "least 1");
             }
             if (maxNameBytes < 1 || maxNameBytes > Protocol.MAX_BARRIER_NAME_BYTES) {
                 throw new IllegalArgumentException("max name bytes must be 1.." + Protocol.MAX_BARRIER_NAME_BYTES
@@ -76,7 +80,7 @@ public final class BarrierCore {
 
         public Limits(int maxContributionBytes, long maxBarrierBytes) {
             this(maxContributionBytes, maxBarrierBytes, DEFAULT_MAX_BARRIERS, Protocol.MAX_BARRIER_NAME_BYTES,
-                    DEFAULT_MAX_AWAITS_PER_SESSION);
+                    DEFAULT_MAX_AWAITS_PER_SESSION, DEFAULT_MAX_PARTIES);
         }
     }
 
@@ -202,6 +206,13 @@ public final class BarrierCore {
         }
         s.silentSince = c.silentSinceMillis();
         s.leaseDeadline = saturatedAdd(s.silentSince, s.leaseMillis);
+        s.closedGrace = Command.Disconnect.SILENT;
+        long graceEnds = c.closedGraceMillis() == Command.Disconnect.SILENT ? NO_DEADLINE
+                : saturatedAdd(now, c.closedGraceMillis());
+        if (graceEnds < s.leaseDeadline) {
+            s.closedGrace = c.closedGraceMillis();
+            s.leaseDeadline = graceEnds;
+        }
         leases.add(s);
     }
 
@@ -215,14 +226,19 @@ public final class BarrierCore {
 
     private void expireLease(Session s) {
         long silent = now - s.silentSince;
-        emit(new Effect.SessionExpired(s.id, s.name, silent));
-        String why = String.format(Locale.ROOT, "silent for %.1f s; its session lease of %s expired", silent / 1000.0,
+        boolean closed = s.closedGrace != Command.Disconnect.SILENT;
+        String why = closed
+                ? String.format(Locale.ROOT, "its connection was closed and it did not come back within %.1f s",
+                s.closedGrace / 1000.0)
+                : String.format(Locale.ROOT, "silent for %.1f s; its session lease of %s expired", silent / 1000.0,
                 seconds(s.leaseMillis));
+        emit(new Effect.SessionExpired(s.id, s.name, silent, why));
         // A party that declared a barrier and is lost before arriving will never arrive in this generation: the
         // parties waiting for it learn so now, rather than waiting for their timeouts (or for ever).
         for (Barrier b : s.declared) {
             if (b.broken == null && b.runner == null && !b.arrived.isEmpty() && !arrivedFrom(b, s)) {
-                breakBarrier(b, BreakCause.LOST_PARTY, s.name, why + " before it arrived", null, Outcome.BROKEN);
+                breakBarrier(b, BreakCause.LOST_PARTY, s.name, why + (closed ? ", before it arrived" : " before it arrived"),
+                        null, Outcome.BROKEN);
                 drainQueue(b);
             }
         }
@@ -294,6 +310,9 @@ public final class BarrierCore {
         String invalid = checkName(c.barrier(), limits.maxNameBytes());
         if (invalid == null && c.parties() < 1) {
             invalid = "parties must be at least 1, was " + c.parties();
+        } else if (invalid == null && c.parties() > limits.maxParties()) {
+            invalid = "barrier '" + c.barrier() + "' asks for " + c.parties() + " parties; this coordinator allows "
+                    + "at most " + limits.maxParties() + " (its --max-parties)";
         }
         if (invalid != null) {
             reply(s, new Effect.Rejected(s.id, c.requestId(), ErrorCode.INVALID_ARGUMENT, invalid));
@@ -610,6 +629,11 @@ public final class BarrierCore {
         /** When the lease expires while disconnected; {@link #NO_DEADLINE} while connected. */
         long leaseDeadline = NO_DEADLINE;
         long silentSince;
+        /**
+         * While disconnected: the grace its closed connection left it, when that (not the lease) sets
+         * {@link #leaseDeadline}; else {@link Command.Disconnect#SILENT}.
+         */
+        long closedGrace = Command.Disconnect.SILENT;
         /** Outstanding awaits in arrival order, so a lost session is reported by its first party. */
         final Map<Long, Waiter> awaits = new LinkedHashMap<>();
         final Set<Barrier> declared = new LinkedHashSet<>();

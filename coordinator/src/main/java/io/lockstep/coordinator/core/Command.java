@@ -21,10 +21,31 @@ public sealed interface Command {
     }
 
     /**
-     * The session's connection was cut (not closed by its client): the session lives on until
-     * {@code silentSinceMillis} plus its lease, unless it reconnects.
+     * The session's connection is gone without a goodbye, and the session lives on until it reconnects or its time
+     * runs out. A connection that went silent (a network cut: the client may well be alive) leaves it its whole
+     * lease from {@code silentSinceMillis}. A connection its peer closed (FIN or RST: a live client is back within
+     * milliseconds, a killed one never comes) leaves it {@code closedGraceMillis} from the command's time, or its
+     * lease if that ends sooner; {@link #SILENT} there means the connection went silent.
      */
-    record Disconnect(long session, long silentSinceMillis) implements Command {
+    record Disconnect(long session, long silentSinceMillis, long closedGraceMillis) implements Command {
+        /** {@link #closedGraceMillis} of a connection that went silent: the session keeps its whole lease. */
+        public static final long SILENT = -1;
+
+        public Disconnect {
+            if (closedGraceMillis < SILENT) {
+                throw new IllegalArgumentException("grace must be SILENT or at least 0 ms, was " + closedGraceMillis);
+            }
+        }
+
+        /** A connection that went silent at {@code silentSinceMillis}. */
+        public static Disconnect silent(long session, long silentSinceMillis) {
+            return new Disconnect(session, silentSinceMillis, SILENT);
+        }
+
+        /** A connection its peer closed; the client was last heard at {@code silentSinceMillis}. */
+        public static Disconnect closed(long session, long silentSinceMillis, long graceMillis) {
+            return new Disconnect(session, silentSinceMillis, graceMillis);
+        }
     }
 
     /** The session's client is back on a new connection: its lease stops running. */

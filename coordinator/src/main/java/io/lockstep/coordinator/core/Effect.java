@@ -53,8 +53,11 @@ public sealed interface Effect {
     record Tripped(String barrier, long generation, int parties, long roundMillis) implements Effect {
     }
 
-    /** Event: a session's lease expired after a cut; the session is gone, its waits cancelled. */
-    record SessionExpired(long session, String clientName, long silentMillis) implements Effect {
+    /**
+     * Event: a session's time to come back ran out (its lease after a cut, or the grace after its connection was
+     * closed); the session is gone, its waits cancelled. {@code why} says which, in words, as the parties hear it.
+     */
+    record SessionExpired(long session, String clientName, long silentMillis, String why) implements Effect {
     }
 
     /** Event: a generation broke. */

@@ -33,11 +33,18 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
 
     private static final Logger log = LoggerFactory.getLogger(ConnectionHandler.class);
 
-    /** Why a connection ended, for the log line and for the session's lease. */
-    enum CloseReason { CLOSED, PROTOCOL_ERROR, SILENT, GOODBYE }
+    /**
+     * Why a connection ended, for the log line and for the session: only {@link #CLOSED}, the client's side
+     * closing it, may leave the session no more than the reconnect grace; the coordinator's own closes leave it
+     * the lease.
+     */
+    enum CloseReason { CLOSED, PROTOCOL_ERROR, SILENT, SLOW_CONSUMER, GOODBYE }
 
-    /** Fired into the pipeline by the {@link CoreDriver} when the client has sent nothing for three heartbeats. */
-    enum Event { SILENT }
+    /**
+     * Fired into the pipeline by the {@link CoreDriver}: the client has sent nothing for three heartbeats, or it
+     * does not read (or acknowledge) what it is sent.
+     */
+    enum Event { SILENT, SLOW_CONSUMER }
 
     private final CoreDriver driver;
     private final int maxFrameBytes;
@@ -179,14 +186,20 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
-        if (evt == Event.SILENT) {
+        if (evt instanceof Event e) {
             if (closeReason != CloseReason.CLOSED || !ctx.channel().isActive()) {
                 return; // already closing
             }
-            closeReason = CloseReason.SILENT;
-            log.info("connection from {} ('{}') silent for three heartbeats; closing it", ctx.channel().remoteAddress(),
-                    clientName);
-            ctx.close();
+            if (e == Event.SILENT) {
+                closeReason = CloseReason.SILENT;
+                log.info("connection from {} ('{}') silent for three heartbeats; closing it",
+                        ctx.channel().remoteAddress(), clientName);
+                ctx.close();
+            } else {
+                closeReason = CloseReason.SLOW_CONSUMER;
+                ctx.writeAndFlush(new Message.Error(0, ErrorCode.SLOW_CONSUMER, "the connection does not read what "
+                        + "it is sent")).addListener(ChannelFutureListener.CLOSE);
+            }
             return;
         }
         super.userEventTriggered(ctx, evt);
@@ -202,11 +215,12 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
         }
         if (helloSeen && unauthenticated == null && closeReason != CloseReason.GOODBYE) {
             driver.channelClosed(link, switch (closeReason) {
-                case CLOSED -> "its connection closed";
+                case CLOSED -> "its connection was closed";
                 case SILENT -> "its connection went silent";
                 case PROTOCOL_ERROR -> "its connection was closed after a protocol error";
+                case SLOW_CONSUMER -> "its connection was closed: it did not read what it was sent";
                 case GOODBYE -> throw new AssertionError();
-            });
+            }, closeReason == CloseReason.CLOSED);
         }
         ctx.fireChannelInactive();
     }

@@ -287,17 +287,24 @@ public final class CoreDriver {
         });
     }
 
-    /** The connection closed or was found dead: the session, if still on it, starts its lease. */
-    void channelClosed(Link link, String how) {
+    /**
+     * The connection closed or was found dead: the session, if still on it, has its lease to come back, or only the
+     * reconnect grace if {@code closedByPeer} (FIN or RST from the client's side) while its client was being heard.
+     */
+    void channelClosed(Link link, String how, boolean closedByPeer) {
         onCore(() -> {
             ServerSession s = link.session;
             if (s == null || s.channel != link.channel || !sessions.containsKey(s.id)) {
                 return;
             }
             s.channel = null;
+            long now = clockMillis.getAsLong();
+            boolean grace = closedByPeer && policy.closedWhileHeard(s.lastHeard, now, s.leaseMillis)
+                    && policy.reconnectGraceMillis() < s.leaseMillis;
             log.info("session {} of '{}' cut off ({}); it has {} to come back", s.id, s.clientName, how,
-                    seconds(s.leaseMillis));
-            apply(new Command.Disconnect(s.id, s.lastHeard));
+                    seconds(grace ? policy.reconnectGraceMillis() : s.leaseMillis - (now - s.lastHeard)));
+            apply(grace ? Command.Disconnect.closed(s.id, s.lastHeard, policy.reconnectGraceMillis())
+                    : Command.Disconnect.silent(s.id, s.lastHeard), now);
         });
     }
 
@@ -473,10 +480,8 @@ public final class CoreDriver {
         } else if (effect instanceof Effect.SessionExpired e) {
             metrics.sessionsLost.inc();
             sessions.remove(e.session());
-            ended.put(e.session(), String.format(Locale.ROOT, "session %d expired: its client was silent for %.1f s,"
-                    + " longer than its lease", e.session(), e.silentMillis() / 1000.0));
-            log.info("session {} of '{}' lost: silent for {} ms, past its lease", e.session(), e.clientName(),
-                    e.silentMillis());
+            ended.put(e.session(), "session " + e.session() + " expired: " + e.why());
+            log.info("session {} of '{}' lost: {}", e.session(), e.clientName(), e.why());
         } else if (effect instanceof Effect.Tripped t) {
             metrics.trips.inc();
             metrics.roundSeconds.observe(t.roundMillis() / 1000.0);
@@ -506,8 +511,7 @@ public final class CoreDriver {
         }
         log.warn("closing connection of session {} ('{}') from {}: {} frames unacknowledged, output not read",
                 s.id, s.clientName, ch.remoteAddress(), s.outbox.size());
-        ch.writeAndFlush(new Message.Error(0, ErrorCode.SLOW_CONSUMER, "the connection does not read what it is "
-                + "sent")).addListener(ChannelFutureListener.CLOSE);
+        ch.pipeline().fireUserEventTriggered(ConnectionHandler.Event.SLOW_CONSUMER); // it says why and closes
         if (s.outbox.size() > connectionLimits.maxUnacknowledged()) {
             endSession(s, "it did not acknowledge " + s.outbox.size() + " answers");
         }

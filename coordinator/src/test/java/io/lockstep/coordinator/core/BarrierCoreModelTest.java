@@ -59,7 +59,7 @@ class BarrierCoreModelTest {
     private void run(long seed) {
         Random rnd = new Random(seed);
         // Tiny limits, so that contributions over them (3 bytes) and full barriers happen often.
-        BarrierCore.Limits limits = new BarrierCore.Limits(2, 4, 2, 1, 3);
+        BarrierCore.Limits limits = new BarrierCore.Limits(2, 4, 2, 1, 3, 100);
         BarrierCore core = new BarrierCore(limits);
         ReferenceModel model = new ReferenceModel(limits);
         Map<String, Integer> partiesOf = new HashMap<>();
@@ -178,7 +178,9 @@ class BarrierCoreModelTest {
             open.remove(s);
             return new Command.CloseSession(s, rnd.nextBoolean() ? "connection closed" : "connection lost");
         } else if (p < 82) {
-            return new Command.Disconnect(s, Math.max(0, now - rnd.nextInt(6)));
+            long since = Math.max(0, now - rnd.nextInt(6));
+            return rnd.nextBoolean() ? Command.Disconnect.silent(s, since)
+                    : Command.Disconnect.closed(s, since, rnd.nextInt(8));
         } else if (p < 85) {
             return new Command.Reconnect(s);
         } else if (p < 86 && rnd.nextInt(20) == 0) {

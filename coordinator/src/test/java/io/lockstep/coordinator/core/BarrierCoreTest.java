@@ -242,7 +242,7 @@ class BarrierCoreTest {
         h.declare(2, "game", 2);
         h.arrive(2, 10, "game");
         h.now = 1000;
-        h.apply(new Command.Disconnect(2, 900));
+        h.apply(Command.Disconnect.silent(2, 900));
         assertEquals(10_900, h.core.nextDeadline());
         assertEquals(List.of(), h.tickAt(10_899));
         h.apply(new Command.Reconnect(2));
@@ -260,7 +260,7 @@ class BarrierCoreTest {
         }
         h.arrive(1, 10, "game");
         h.arrive(2, 11, "game");
-        h.apply(new Command.Disconnect(2, 0));
+        h.apply(Command.Disconnect.silent(2, 0));
         assertEquals(List.of(), h.tickAt(9_999), "within the lease nothing happens");
         List<Effect> r = h.tickAt(10_400);
         List<Effect.Failed> failed = only(r, Effect.Failed.class);
@@ -269,8 +269,59 @@ class BarrierCoreTest {
         assertEquals("barrier 'game' generation 1 broken: party 'nijam' was lost: silent for 10.4 s; its session "
                 + "lease of 10 s expired; 2 of 3 arrived: susan, nijam; not arrived: pratik",
                 failed.get(0).reason().message());
-        assertEquals(List.of(new Effect.SessionExpired(2, "nijam", 10_400)), only(r, Effect.SessionExpired.class));
+        assertEquals(List.of(new Effect.SessionExpired(2, "nijam", 10_400,
+                "silent for 10.4 s; its session lease of 10 s expired")), only(r, Effect.SessionExpired.class));
         assertFalse(h.core.isOpen(2));
+    }
+
+    @Test
+    void aConnectionItsPeerClosedLeavesTheSessionOnlyTheGraceAndTheBreakSaysSo() {
+        h.open(1, "susan");
+        h.apply(new Command.OpenSession(2, "nijam", 10_000));
+        h.open(3, "pratik");
+        for (long s = 1; s <= 3; s++) {
+            h.declare(s, "game", 3);
+        }
+        h.arrive(1, 10, "game");
+        h.arrive(2, 11, "game");
+        h.now = 5_000;
+        h.apply(Command.Disconnect.closed(2, 4_900, 1_000)); // nijam's process was killed: its kernel closed it
+        assertEquals(6_000, h.core.nextDeadline(), "the grace counts from the close, not from when it was last heard");
+        assertEquals(List.of(), h.tickAt(5_999));
+        List<Effect> r = h.tickAt(6_000);
+        List<Effect.Failed> failed = only(r, Effect.Failed.class);
+        assertEquals(1, failed.size());
+        assertEquals("barrier 'game' generation 1 broken: party 'nijam' was lost: its connection was closed and it did "
+                + "not come back within 1.0 s; 2 of 3 arrived: susan, nijam; not arrived: pratik",
+                failed.get(0).reason().message());
+        assertEquals(List.of(new Effect.SessionExpired(2, "nijam", 1_100,
+                "its connection was closed and it did not come back within 1.0 s")), only(r, Effect.SessionExpired.class));
+    }
+
+    @Test
+    void aClosedConnectionNeverGetsMoreThanTheLeaseAndAClientBackWithinTheGraceLosesNothing() {
+        h.open(1, "susan");
+        h.apply(new Command.OpenSession(2, "nijam", 2_000));
+        h.declare(1, "game", 2);
+        h.declare(2, "game", 2);
+        h.arrive(2, 10, "game");
+        h.now = 1_500;
+        h.apply(Command.Disconnect.closed(2, 0, 5_000));
+        assertEquals(2_000, h.core.nextDeadline(), "a grace longer than the lease: the lease, from when it was heard");
+        assertTrue(only(h.tickAt(2_000), Effect.Failed.class).isEmpty(), "nijam's own await is not answered");
+        assertFalse(h.core.isOpen(2));
+
+        h.apply(new Command.OpenSession(3, "pratik", 10_000));
+        h.declare(3, "game", 2);
+        h.apply(new Command.Reset(1, 11, "game"));
+        h.arrive(3, 12, "game");
+        h.now = 3_000;
+        h.apply(Command.Disconnect.closed(3, 3_000, 1_000)); // a proxy reset the connection; the client is alive
+        h.now = 3_040;
+        h.apply(new Command.Reconnect(3)); // back in 40 ms
+        assertEquals(BarrierCore.NO_DEADLINE, h.core.nextDeadline());
+        assertEquals(List.of(), h.tickAt(60_000));
+        assertEquals(2, only(h.arrive(1, 13, "game"), Effect.Released.class).size(), "nobody was lost");
     }
 
     @Test
@@ -281,7 +332,7 @@ class BarrierCoreTest {
             h.declare(s, "game", 2);
         }
         h.arrive(1, 10, "game");
-        h.apply(new Command.Disconnect(2, 0)); // nijam's process died while it was still playing
+        h.apply(Command.Disconnect.silent(2, 0)); // nijam's process died while it was still playing
         List<Effect.Failed> failed = only(h.tickAt(10_000), Effect.Failed.class);
         assertEquals(1, failed.size());
         assertEquals("barrier 'game' generation 1 broken: party 'nijam' was lost: silent for 10.0 s; its session lease "

@@ -62,6 +62,8 @@ final class ReferenceModel {
     final Map<Long, Long> leaseOf = new LinkedHashMap<>();
     /** Disconnected sessions: when they went silent. */
     final Map<Long, Long> silentSince = new LinkedHashMap<>();
+    /** Disconnected sessions whose closed connection's grace ends before their lease: {grace, when it ends}. */
+    final Map<Long, long[]> graceOf = new LinkedHashMap<>();
     final Map<String, B> barriers = new LinkedHashMap<>();
     final List<W> outstanding = new ArrayList<>();
     long seq;
@@ -77,9 +79,14 @@ final class ReferenceModel {
         } else if (c instanceof Command.Disconnect d) {
             if (sessions.containsKey(d.session()) && !silentSince.containsKey(d.session())) {
                 silentSince.put(d.session(), d.silentSinceMillis());
+                long leaseEnds = d.silentSinceMillis() + leaseOf.get(d.session());
+                if (d.closedGraceMillis() >= 0 && now + d.closedGraceMillis() < leaseEnds) {
+                    graceOf.put(d.session(), new long[]{d.closedGraceMillis(), now + d.closedGraceMillis()});
+                }
             }
         } else if (c instanceof Command.Reconnect r) {
             silentSince.remove(r.session());
+            graceOf.remove(r.session());
         } else if (c instanceof Command.Declare d) {
             declare(d);
         } else if (c instanceof Command.Arrive a) {
@@ -399,7 +406,8 @@ final class ReferenceModel {
             Long lapsed = null;
             long lapsedAt = NONE;
             for (Map.Entry<Long, Long> e : silentSince.entrySet()) {
-                long at = e.getValue() + leaseOf.get(e.getKey());
+                long at = graceOf.containsKey(e.getKey()) ? graceOf.get(e.getKey())[1]
+                        : e.getValue() + leaseOf.get(e.getKey());
                 if (at <= now && (lapsed == null || at < lapsedAt || (at == lapsedAt && e.getKey() < lapsed))) {
                     lapsed = e.getKey();
                     lapsedAt = at;
@@ -411,12 +419,16 @@ final class ReferenceModel {
                 drain(first.barrier);
             } else if (lapsed != null) {
                 long silent = now - silentSince.get(lapsed);
-                out.add(new Effect.SessionExpired(lapsed, sessions.get(lapsed), silent));
                 long lease = leaseOf.get(lapsed);
-                String why = String.format(java.util.Locale.ROOT,
+                long[] grace = graceOf.get(lapsed);
+                String why = grace != null
+                        ? String.format(java.util.Locale.ROOT,
+                        "its connection was closed and it did not come back within %.1f s", grace[0] / 1000.0)
+                        : String.format(java.util.Locale.ROOT,
                         "silent for %.1f s; its session lease of %s expired", silent / 1000.0,
                         lease % 1000 == 0 ? lease / 1000 + " s"
                                 : String.format(java.util.Locale.ROOT, "%.1f s", lease / 1000.0));
+                out.add(new Effect.SessionExpired(lapsed, sessions.get(lapsed), silent, why));
                 // Barriers it declared, where others wait and it has not arrived, break now.
                 for (B b : new ArrayList<>(barriers.values())) {
                     boolean mine = false;
@@ -425,7 +437,8 @@ final class ReferenceModel {
                     }
                     if (b.declarers.contains(lapsed) && b.broken == null && b.runner == null && !b.arrived.isEmpty()
                             && !mine) {
-                        breakIt(b, BreakCause.LOST_PARTY, sessions.get(lapsed), why + " before it arrived", null, null);
+                        breakIt(b, BreakCause.LOST_PARTY, sessions.get(lapsed),
+                                why + (grace != null ? ", before it arrived" : " before it arrived"), null, null);
                         drain(b);
                     }
                 }
@@ -439,6 +452,7 @@ final class ReferenceModel {
     private void close(Command.CloseSession c) {
         String name = sessions.remove(c.session());
         silentSince.remove(c.session());
+        graceOf.remove(c.session());
         if (name == null) {
             return;
         }

@@ -87,7 +87,7 @@ class LimitsTest {
 
     @Test
     void maximumNameLength() throws Exception {
-        start(base().withLimits(new BarrierCore.Limits(1024, 1 << 20, 100, 8, 100)));
+        start(base().withLimits(new BarrierCore.Limits(1024, 1 << 20, 100, 8, 100, 100)));
         RawPeer p = peer();
         p.handshake("long");
         p.send(new Message.Declare(1, "123456789", 1));
@@ -100,7 +100,7 @@ class LimitsTest {
 
     @Test
     void maximumBarriers() throws Exception {
-        start(base().withLimits(new BarrierCore.Limits(1024, 1 << 20, 2, 256, 100)));
+        start(base().withLimits(new BarrierCore.Limits(1024, 1 << 20, 2, 256, 100, 100)));
         RawPeer p = peer(); // "solo" of the good peer is the first barrier
         p.handshake("many");
         p.send(new Message.Declare(1, "second", 1));
@@ -112,8 +112,22 @@ class LimitsTest {
     }
 
     @Test
+    void maximumParties() throws Exception {
+        start(base().withLimits(new BarrierCore.Limits(1024, 1 << 20, 100, 256, 100, 10)));
+        RawPeer p = peer();
+        p.handshake("wide");
+        p.send(new Message.Declare(1, "huge", Integer.MAX_VALUE));
+        Message.Error e = error(p);
+        assertEquals(ErrorCode.INVALID_ARGUMENT, e.code());
+        assertEquals("barrier 'huge' asks for 2147483647 parties; this coordinator allows at most 10 (its "
+                + "--max-parties)", e.message());
+        p.send(new Message.Declare(2, "huge", 10));
+        assertInstanceOf(Message.Ok.class, p.read(), "the limit itself is allowed, and nothing was created before");
+    }
+
+    @Test
     void maximumAwaitsPerSession() throws Exception {
-        start(base().withLimits(new BarrierCore.Limits(1024, 1 << 20, 100, 256, 2)));
+        start(base().withLimits(new BarrierCore.Limits(1024, 1 << 20, 100, 256, 2, 100)));
         RawPeer p = peer();
         p.handshake("greedy");
         p.send(new Message.Declare(1, "wide", 10));
