@@ -1,20 +1,23 @@
 package io.lockstep.admin;
 
+import io.lockstep.cli.ClientOptions;
+import io.lockstep.cli.Commands;
 import io.lockstep.client.BarrierStatus;
 import io.lockstep.client.LockstepClient;
 import io.lockstep.client.LockstepException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalTime;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -36,26 +39,8 @@ public final class Admin {
     static final int UNKNOWN_BARRIER = 3;
     static final int UNREACHABLE = 4;
 
-    @Option(names = "--coordinator", paramLabel = "HOST:PORT", scope = CommandLine.ScopeType.INHERIT,
-            defaultValue = "${env:LOCKSTEP_COORDINATOR:-localhost:7777}",
-            description = "The coordinator (default: $LOCKSTEP_COORDINATOR, else localhost:7777).")
-    String coordinator;
-
-    @Option(names = "--auth-secret-file", paramLabel = "FILE", scope = CommandLine.ScopeType.INHERIT,
-            description = "The coordinator's shared secret (or $LOCKSTEP_AUTH_SECRET).")
-    Path authSecretFile;
-
-    @Option(names = "--tls-ca", paramLabel = "PEM", scope = CommandLine.ScopeType.INHERIT,
-            description = "Connect with TLS, trusting this CA.")
-    Path tlsCa;
-
-    @Option(names = "--tls-cert", paramLabel = "PEM", scope = CommandLine.ScopeType.INHERIT,
-            description = "A client certificate, for mutual TLS.")
-    Path tlsCert;
-
-    @Option(names = "--tls-key", paramLabel = "PEM", scope = CommandLine.ScopeType.INHERIT,
-            description = "The PKCS#8 key of --tls-cert.")
-    Path tlsKey;
+    @Mixin
+    ClientOptions coordinator;
 
     static PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
 
@@ -64,32 +49,19 @@ public final class Admin {
     }
 
     static int run(String... args) {
-        CommandLine cmd = new CommandLine(new Admin());
-        cmd.setParameterExceptionHandler((ex, a) -> {
-            ex.getCommandLine().getErr().println("lockstep: " + ex.getMessage());
-            ex.getCommandLine().getErr().println("Try 'lockstep --help'.");
-            return 2;
-        });
+        CommandLine cmd = Commands.commandLine(new Admin());
         cmd.setExecutionStrategy(new CommandLine.RunLast());
         if (args.length == 0) {
             cmd.usage(out);
-            return 2;
+            return Commands.BAD_COMMAND_LINE;
         }
         return cmd.execute(args);
     }
 
     LockstepClient connect() throws IOException {
-        LockstepClient.Builder b = LockstepClient.builder().address(coordinator)
-                .clientName("lockstep-admin@" + ProcessHandle.current().pid())
-                .connectTimeout(Duration.ofSeconds(5)).requestTimeout(Duration.ofSeconds(10));
-        b.authSecretFromFileOrEnvironment(authSecretFile);
-        if (tlsCa != null) {
-            b.tls(tlsCa);
-        }
-        if (tlsCert != null && tlsKey != null) {
-            b.tlsClientCertificate(tlsCert, tlsKey);
-        }
-        return b.connect();
+        // Its session ends when the command does, on Ctrl-C too (the client's exit hook says goodbye).
+        return coordinator.builder("lockstep-admin@" + ProcessHandle.current().pid())
+                .connectTimeout(Duration.ofSeconds(5)).requestTimeout(Duration.ofSeconds(10)).connect();
     }
 
     /** Runs {@code action} with a connected client; maps failures to the documented exit codes. */
@@ -99,6 +71,9 @@ public final class Admin {
         } catch (IOException e) {
             System.err.println("lockstep: " + e.getMessage());
             return UNREACHABLE;
+        } catch (IllegalArgumentException e) {
+            System.err.println("lockstep: " + e.getMessage());
+            return Commands.BAD_COMMAND_LINE;
         } catch (LockstepException e) {
             System.err.println("lockstep: " + e.getMessage());
             return e.getMessage().contains("UNKNOWN_BARRIER") ? UNKNOWN_BARRIER
@@ -113,24 +88,44 @@ public final class Admin {
         int run(LockstepClient client) throws InterruptedException;
     }
 
-    /** The status table: one line a barrier, who is waiting and for how long; then why broken ones broke. */
+    /** The status table's columns: header, and whether the values are numbers (aligned right). */
+    private static final String[] HEADERS = {"BARRIER", "PARTIES", "WAITING", "GENERATION", "STATE", "LONGEST WAIT",
+            "WAITING PARTIES"};
+    private static final boolean[] RIGHT = {false, true, true, true, false, true, false};
+
+    /**
+     * The status table: one line a barrier, who is waiting and for how long; then why broken ones broke. Every
+     * column is as wide as its widest value, so the columns line up whatever the names and numbers.
+     */
     static String table(List<BarrierStatus> barriers) {
         if (barriers.isEmpty()) {
             return "no barriers\n";
         }
-        StringBuilder sb = new StringBuilder();
-        String format = "%-" + Math.max(7, barriers.stream().mapToInt(b -> b.name().length()).max().orElse(7))
-                + "s  %7s  %7s  %10s  %-14s  %12s  %s%n";
-        sb.append(String.format(Locale.ROOT, format, "BARRIER", "PARTIES", "WAITING", "GENERATION", "STATE",
-                "LONGEST WAIT", "WAITING PARTIES"));
+        List<String[]> rows = new ArrayList<>();
+        rows.add(HEADERS);
         for (BarrierStatus b : barriers) {
             long longest = b.waiting().stream().mapToLong(w -> w.waited().toMillis()).max().orElse(0);
             String state = b.isBroken() ? "broken" : b.waiting().isEmpty() ? "idle"
                     : "waiting for " + (b.parties() - b.waiting().size());
             String who = b.waiting().stream().map(w -> w.party() + " (" + seconds(w.waited().toMillis()) + ")")
                     .collect(Collectors.joining(", "));
-            sb.append(String.format(Locale.ROOT, format, b.name(), b.parties(), b.waiting().size(), b.generation(),
-                    state, b.waiting().isEmpty() ? "-" : seconds(longest), who.isEmpty() ? "-" : who));
+            rows.add(new String[]{b.name(), "" + b.parties(), "" + b.waiting().size(), "" + b.generation(), state,
+                    b.waiting().isEmpty() ? "-" : seconds(longest), who.isEmpty() ? "-" : who});
+        }
+        int[] width = new int[HEADERS.length];
+        for (String[] row : rows) {
+            for (int c = 0; c < row.length; c++) {
+                width[c] = Math.max(width[c], row[c].length());
+            }
+        }
+        StringBuilder sb = new StringBuilder();
+        for (String[] row : rows) {
+            StringBuilder line = new StringBuilder();
+            for (int c = 0; c < row.length; c++) {
+                String pad = " ".repeat(width[c] - row[c].length());
+                line.append(c == 0 ? "" : "  ").append(RIGHT[c] ? pad + row[c] : row[c] + pad);
+            }
+            sb.append(line.toString().stripTrailing()).append('\n');
         }
         for (BarrierStatus b : barriers) {
             b.brokenReason().ifPresent(r -> sb.append('\n').append(b.name()).append(": ").append(r).append('\n'));
@@ -215,9 +210,9 @@ public final class Admin {
         @Parameters(arity = "0..1", paramLabel = "NAME", description = "One barrier.")
         String name;
 
-        @Option(names = "--interval", paramLabel = "MILLIS", defaultValue = "1000",
-                description = "Refresh interval (default: ${DEFAULT-VALUE} ms).")
-        long interval;
+        @Option(names = "--interval", paramLabel = "DURATION", defaultValue = "1s",
+                description = "Refresh interval, like 1s or 500ms (default: ${DEFAULT-VALUE}).")
+        Duration interval;
 
         @Option(names = "--count", paramLabel = "N", defaultValue = "0",
                 description = "Stop after N refreshes (default: until Ctrl-C).")
@@ -229,10 +224,10 @@ public final class Admin {
                 for (int i = 0; count == 0 || i < count; i++) {
                     String t = table(name == null ? client.barriers() : List.of(client.status(name)));
                     // Home the cursor and clear the screen, then draw: the table refreshes in place.
-                    out.print("\033[H\033[2J" + "lockstep watch " + admin.coordinator + "   "
+                    out.print("\033[H\033[2J" + "lockstep watch " + admin.coordinator.coordinator() + "   "
                             + LocalTime.now().truncatedTo(ChronoUnit.SECONDS) + "\n\n" + t);
                     out.flush();
-                    Thread.sleep(interval);
+                    Thread.sleep(interval.toMillis());
                 }
                 return 0;
             });

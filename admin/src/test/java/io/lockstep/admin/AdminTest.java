@@ -1,5 +1,6 @@
 package io.lockstep.admin;
 
+import io.lockstep.client.BarrierStatus;
 import io.lockstep.client.DistributedBarrier;
 import io.lockstep.client.LockstepClient;
 import io.lockstep.coordinator.server.CoordinatorServer;
@@ -11,6 +12,9 @@ import org.junit.jupiter.api.Test;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.BrokenBarrierException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -81,6 +85,32 @@ class AdminTest {
                 && lines[1].contains("susan (") && lines[1].contains("pratik ("), output());
         assertEquals(0, admin("status", "game"));
         assertTrue(output().contains("susan ("), output());
+    }
+
+    @Test
+    void theStatusColumnsLineUpWhateverTheNamesAndNumbers() {
+        List<BarrierStatus> barriers = List.of(
+                new BarrierStatus("g", 4, 1, Optional.empty(), List.of()),
+                new BarrierStatus("a-much-longer-barrier-name", Integer.MAX_VALUE, 12_345_678_901L, Optional.empty(),
+                        List.of(new BarrierStatus.Waiting("susan", Duration.ofMillis(12_400)))));
+        String[] lines = Admin.table(barriers).split("\n");
+        for (String header : new String[]{"PARTIES", "WAITING", "GENERATION", "LONGEST WAIT"}) {
+            int end = lines[0].indexOf(header) + header.length();
+            for (int i = 1; i <= 2; i++) {
+                assertEquals(' ', lines[i].charAt(end), header + " ends where its numbers end:\n" + lines[0] + "\n"
+                        + lines[i]);
+                assertTrue(Character.isDigit(lines[i].charAt(end - 1)) || lines[i].charAt(end - 1) == 's'
+                        || lines[i].charAt(end - 1) == '-', header + ":\n" + lines[0] + "\n" + lines[i]);
+            }
+        }
+        for (String header : new String[]{"STATE", "WAITING PARTIES"}) {
+            int start = lines[0].indexOf(header);
+            for (int i = 1; i <= 2; i++) {
+                assertEquals(' ', lines[i].charAt(start - 1), header + " starts in one place:\n" + lines[0] + "\n"
+                        + lines[i]);
+                assertTrue(lines[i].charAt(start) != ' ', header + ":\n" + lines[0] + "\n" + lines[i]);
+            }
+        }
     }
 
     @Test

@@ -1,7 +1,7 @@
 package io.lockstep.bench;
 
+import io.lockstep.cli.Commands;
 import org.HdrHistogram.Histogram;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -96,12 +96,7 @@ public final class Bench implements Callable<Integer> {
     private final PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
 
     public static void main(String[] args) {
-        CommandLine cmd = new CommandLine(new Bench());
-        cmd.setParameterExceptionHandler((ex, a) -> {
-            ex.getCommandLine().getErr().println("lockstep-bench: " + ex.getMessage());
-            return 2;
-        });
-        System.exit(cmd.execute(args));
+        System.exit(Commands.commandLine(new Bench()).execute(args));
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.lockstep.player;
 
+import io.lockstep.cli.Commands;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -42,7 +43,7 @@ public final class Demo implements Callable<Integer> {
     @Option(names = "--rounds", paramLabel = "N", defaultValue = "3", description = "Rounds per player (default: ${DEFAULT-VALUE}).")
     int rounds;
 
-    @Option(names = "--round-time", paramLabel = "DURATION", converter = DurationConverter.class,
+    @Option(names = "--round-time", paramLabel = "DURATION",
             description = "Typical round time (default: 3s, or 300ms with --quick).")
     Duration roundTime;
 
@@ -57,7 +58,7 @@ public final class Demo implements Callable<Integer> {
     private final PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
 
     public static void main(String[] args) {
-        System.exit(Player.commandLine(new Demo()).execute(args));
+        System.exit(Commands.commandLine(new Demo()).execute(args));
     }
 
     @Override
@@ -77,7 +78,7 @@ public final class Demo implements Callable<Integer> {
             String address = null;
             if (!noBarrier) {
                 coordinator = new ChildProcess("coordinator", List.of(ChildProcess.java(), "-jar", coordJar.toString(),
-                        "--port", "0", "--bind", "127.0.0.1"), logs.resolve("coordinator.log"), Map.of());
+                        "--port", "0", "--bind", "127.0.0.1", "--no-http"), logs.resolve("coordinator.log"), Map.of());
                 address = "127.0.0.1:" + awaitListening(coordinator);
             }
             out.printf("Lockstep demo: %d players, %d rounds each, about %s a round, %s.%n", players.size(), rounds,

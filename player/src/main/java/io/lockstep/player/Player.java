@@ -1,16 +1,17 @@
 package io.lockstep.player;
 
+import io.lockstep.cli.ClientOptions;
+import io.lockstep.cli.Commands;
 import io.lockstep.client.DistributedBarrier;
 import io.lockstep.client.Exchange;
 import io.lockstep.client.LockstepClient;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -50,14 +51,13 @@ public final class Player implements Callable<Integer> {
             description = "Rounds to play (default: ${DEFAULT-VALUE}).")
     int rounds;
 
-    @Option(names = "--round-time", paramLabel = "DURATION", defaultValue = "3s", converter = DurationConverter.class,
+    @Option(names = "--round-time", paramLabel = "DURATION", defaultValue = "3s",
             description = "Typical time of one round, like 3s or 300ms (default: ${DEFAULT-VALUE}); each round "
                     + "takes between half and one and a half times this, differently per player and round.")
     Duration roundTime;
 
-    @Option(names = "--coordinator", paramLabel = "HOST:PORT", defaultValue = "${env:LOCKSTEP_COORDINATOR:-localhost:7777}",
-            description = "The coordinator (default: $LOCKSTEP_COORDINATOR, else localhost:7777).")
-    String coordinator;
+    @Mixin
+    ClientOptions coordinator;
 
     @Option(names = "--players", paramLabel = "N", defaultValue = "4",
             description = "Number of players, the barrier's parties (default: ${DEFAULT-VALUE}).")
@@ -67,30 +67,14 @@ public final class Player implements Callable<Integer> {
             description = "The barrier's name (default: ${DEFAULT-VALUE}).")
     String barrierName;
 
-    @Option(names = "--wait-timeout", paramLabel = "DURATION", defaultValue = "2m", converter = DurationConverter.class,
+    @Option(names = "--wait-timeout", paramLabel = "DURATION", defaultValue = "2m",
             description = "How long to wait at the barrier for the others before giving up (default: "
                     + "${DEFAULT-VALUE}); the error then names who had not arrived.")
     Duration waitTimeout;
 
-    @Option(names = "--session-lease", paramLabel = "DURATION", converter = DurationConverter.class,
+    @Option(names = "--session-lease", paramLabel = "DURATION",
             description = "How long this player's session survives a network cut (default: the coordinator's).")
     Duration sessionLease;
-
-    @Option(names = "--auth-secret-file", paramLabel = "FILE",
-            description = "The coordinator's shared secret, if it requires one (or $LOCKSTEP_AUTH_SECRET).")
-    Path authSecretFile;
-
-    @Option(names = "--tls", description = "Connect with TLS, trusting the JVM's default CAs (or --tls-ca).")
-    boolean tls;
-
-    @Option(names = "--tls-ca", paramLabel = "PEM", description = "Connect with TLS, trusting this CA.")
-    Path tlsCa;
-
-    @Option(names = "--tls-cert", paramLabel = "PEM", description = "This player's certificate, for mutual TLS.")
-    Path tlsCert;
-
-    @Option(names = "--tls-key", paramLabel = "PEM", description = "The PKCS#8 key of --tls-cert.")
-    Path tlsKey;
 
     @Option(names = "--no-barrier", description = "Play the seed's first program: no waiting, no coordinator.")
     boolean noBarrier;
@@ -101,17 +85,7 @@ public final class Player implements Callable<Integer> {
     private PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
 
     public static void main(String[] args) {
-        System.exit(commandLine(new Player()).execute(args));
-    }
-
-    static CommandLine commandLine(Object command) {
-        CommandLine cmd = new CommandLine(command);
-        cmd.setParameterExceptionHandler((ex, a) -> {
-            ex.getCommandLine().getErr().println(ex.getCommandLine().getCommandName() + ": " + ex.getMessage());
-            ex.getCommandLine().getErr().println("Try '" + ex.getCommandLine().getCommandName() + " --help'.");
-            return 2;
-        });
-        return cmd;
+        System.exit(Commands.commandLine(new Player()).execute(args));
     }
 
     @Override
@@ -161,19 +135,9 @@ public final class Player implements Callable<Integer> {
     }
 
     private LockstepClient.Builder clientBuilder() throws IOException {
-        LockstepClient.Builder b = LockstepClient.builder().address(coordinator).clientName(name);
+        LockstepClient.Builder b = coordinator.builder(name);
         if (sessionLease != null) {
             b.sessionLease(sessionLease);
-        }
-        b.authSecretFromFileOrEnvironment(authSecretFile);
-        if (tls || tlsCa != null) {
-            b.tls(tlsCa);
-        }
-        if (tlsCert != null || tlsKey != null) {
-            if (tlsCert == null || tlsKey == null) {
-                throw new IllegalArgumentException("--tls-cert and --tls-key go together");
-            }
-            b.tlsClientCertificate(tlsCert, tlsKey);
         }
         return b;
     }
