@@ -85,6 +85,11 @@ final class AwaitCall implements ClientSession.Outstanding {
                 : new BarrierBrokenException(barrier, 0, BreakCause.LOST_PARTY, "", message));
     }
 
+    /** What the barrier action threw when this party ran it, or null. */
+    Throwable actionFailure() {
+        return actionFailure;
+    }
+
     /** Asks the coordinator to withdraw this await; the outcome still arrives as the final reply. */
     void cancel() {
         session.sendOneWay(new Message.Cancel(requestId));

@@ -44,4 +44,14 @@ public class BarrierBrokenException extends BrokenBarrierException {
     public String culprit() {
         return culprit;
     }
+
+    /**
+     * This exception made anew in the calling thread, so that its stack trace shows the caller's {@code await};
+     * the original, made on the client's I/O thread when the coordinator's answer arrived, is its cause.
+     */
+    BarrierBrokenException inCallingThread() {
+        BarrierBrokenException here = new BarrierBrokenException(barrier, generation, breakCause, culprit, getMessage());
+        here.initCause(this);
+        return here;
+    }
 }

@@ -20,7 +20,6 @@ import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
@@ -48,7 +47,7 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class ClientSession {
 
-    private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
+    private static final Logger log = Logging.logger(ClientSession.class);
     private static final long MAX_BACKOFF_MILLIS = 1_000;
     /**
      * The coordinator holds each answer until it is acknowledged. An ACK ahead of a request costs a few bytes in
@@ -176,6 +175,7 @@ final class ClientSession {
                             ch.pipeline().addLast("tls", ssl);
                         }
                         ch.pipeline()
+                                .addLast("httpAnswer", new HttpAnswerDetector(ClientSession.this::notLockstep))
                                 // The coordinator never sends frames above the default maximum.
                                 .addLast("frameDecoder", new FrameDecoder(Protocol.DEFAULT_MAX_FRAME_BYTES))
                                 .addLast("frameEncoder", FrameEncoder.INSTANCE)
@@ -468,6 +468,16 @@ final class ClientSession {
         }
     }
 
+    /** The peer is not a Lockstep coordinator ({@code why} says what it is); its connection is being closed. */
+    private void notLockstep(String why) {
+        String said = "cannot connect to coordinator at " + address + ": " + why;
+        if (sessionId == 0) {
+            closedReason = said; // the first connection: connect() fails with this
+        } else {
+            log.warn("{}; reconnecting", said);
+        }
+    }
+
     private void answerChallenge(Channel ch, Message.Challenge challenge) {
         if (authSecret == null) {
             String why = "coordinator " + address + " requires authentication, and this client has no "
@@ -541,8 +551,11 @@ final class ClientSession {
 
     // ---- closing -------------------------------------------------------------------------------------------------
 
-    /** Ends the session at once: says GOODBYE, closes the connection, fails everything pending. */
-    CompletableFuture<Void> close(String why) {
+    /**
+     * Ends the session at once: says GOODBYE, closes the connection, fails everything pending. {@code exiting}: the
+     * process is ending, so the barriers this client declared cannot expect it any more.
+     */
+    CompletableFuture<Void> close(String why, boolean exiting) {
         CompletableFuture<Void> done = new CompletableFuture<>();
         closedReason = why;
         onLoop(() -> {
@@ -563,7 +576,7 @@ final class ClientSession {
             Channel ch = channel;
             channel = null;
             if (ch != null && was == State.CONNECTED) {
-                ch.writeAndFlush(new Message.Goodbye()).addListener(f -> ch.close().addListener(g -> done.complete(null)));
+                ch.writeAndFlush(new Message.Goodbye(exiting)).addListener(f -> ch.close().addListener(g -> done.complete(null)));
             } else if (ch != null) {
                 ch.close().addListener(g -> done.complete(null));
             } else {

@@ -246,16 +246,23 @@ public final class DistributedBarrier {
             if (c instanceof AwaitCall.Interrupted) {
                 throw new BarrierBrokenException(name, 0, BreakCause.INTERRUPTED, "", c.getMessage());
             }
-            if (c instanceof BrokenBarrierException b) {
-                throw b;
-            } else if (c instanceof TimeoutException t) {
-                throw t;
-            } else if (c instanceof RuntimeException r) {
+            // Every failure made on the client's I/O thread (where the coordinator's answer arrived) is made anew
+            // here, so that its stack trace starts at the caller's await, the original as its cause. The barrier
+            // action's own exception was thrown in this thread already and is thrown as it is, as CyclicBarrier does.
+            if (c == call.actionFailure() && c instanceof RuntimeException r) {
                 throw r;
-            } else if (c instanceof Error err) {
+            } else if (c == call.actionFailure() && c instanceof Error err) {
                 throw err;
+            } else if (c instanceof BarrierBrokenException b) {
+                throw b.inCallingThread();
+            } else if (c instanceof TimeoutException t) {
+                TimeoutException here = new TimeoutException(t.getMessage());
+                here.initCause(t);
+                throw here;
+            } else if (c instanceof IllegalArgumentException e) {
+                throw new IllegalArgumentException(e.getMessage(), e);
             }
-            throw new LockstepException("await on '" + name + "' failed", c);
+            throw new LockstepException(c.getMessage(), c);
         }
     }
 

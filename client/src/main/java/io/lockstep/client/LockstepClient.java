@@ -25,6 +25,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongFunction;
+import org.slf4j.Logger;
 
 /**
  * A connection to a Lockstep coordinator, through which this process waits on named barriers.
@@ -45,6 +46,8 @@ public final class LockstepClient implements AutoCloseable {
     public static final Duration DEFAULT_CONNECT_TIMEOUT = Duration.ofSeconds(10);
     public static final Duration DEFAULT_REQUEST_TIMEOUT = Duration.ofSeconds(30);
     private static final byte[] NOTHING = new byte[0];
+
+    private static final Logger log = Logging.logger(LockstepClient.class); // before any use of Netty: see Logging
 
     private final ClientSession session;
     private final String name;
@@ -160,8 +163,9 @@ public final class LockstepClient implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        ExitHook.unregister(this);
         try {
-            session.close("client '" + name + "' was closed").get(5, TimeUnit.SECONDS);
+            session.close("client '" + name + "' was closed", false).get(5, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException e) {
@@ -169,6 +173,18 @@ public final class LockstepClient implements AutoCloseable {
         } finally {
             SharedEventLoop.release();
         }
+    }
+
+    /**
+     * As {@link #close()} while the JVM exits: says GOODBYE, and leaves the shared threads to die with the process.
+     * Completes when the GOODBYE is written (or at once if the client was closed already).
+     */
+    CompletableFuture<Void> closeOnExit() {
+        if (!closed.compareAndSet(false, true)) {
+            return CompletableFuture.completedFuture(null);
+        }
+        log.debug("the process is exiting; ending session {} of client '{}'", session.sessionId(), name);
+        return session.close("the process of client '" + name + "' is exiting", true);
     }
 
     @Override
@@ -230,7 +246,8 @@ public final class LockstepClient implements AutoCloseable {
             throw new LockstepException("coordinator " + address() + " did not answer " + r.type() + " within "
                     + requestTimeout.toMillis() + " ms");
         } catch (ExecutionException e) {
-            throw (LockstepException) e.getCause();
+            // Made anew here, so that the stack trace shows this call; the session's own is the cause.
+            throw new LockstepException(e.getCause().getMessage(), e.getCause());
         }
         if (m instanceof Message.Error err) {
             if (err.code() == ErrorCode.INVALID_ARGUMENT || err.code() == ErrorCode.PARTIES_MISMATCH) {
@@ -254,6 +271,7 @@ public final class LockstepClient implements AutoCloseable {
         private Path tlsCertificate;
         private Path tlsKey;
         private boolean tls;
+        private boolean closeOnExit = true;
 
         private Builder() {
         }
@@ -362,6 +380,16 @@ public final class LockstepClient implements AutoCloseable {
         }
 
         /**
+         * Whether the client ends its session when the JVM exits — normally, or on SIGINT or SIGTERM — as
+         * {@link LockstepClient#close()} would, so that the other parties learn at once that it is gone (default:
+         * true). Without it, they learn when the coordinator finds the connection closed, about a second later.
+         */
+        public Builder closeOnExit(boolean closeOnExit) {
+            this.closeOnExit = closeOnExit;
+            return this;
+        }
+
+        /**
          * Connects and completes the handshake.
          *
          * @throws IOException if the coordinator cannot be reached or refuses the handshake; the message says which
@@ -381,7 +409,11 @@ public final class LockstepClient implements AutoCloseable {
             ClientSession session = new ClientSession(group.next(), host, port, name, lease, timeout, authSecret, ssl);
             try {
                 session.start().get(2L * timeout + 1000, TimeUnit.MILLISECONDS);
-                return new LockstepClient(session, name, requestTimeout);
+                LockstepClient client = new LockstepClient(session, name, requestTimeout);
+                if (closeOnExit) {
+                    ExitHook.register(client);
+                }
+                return client;
             } catch (ExecutionException e) {
                 fail(session);
                 Throwable c = e.getCause();
@@ -399,7 +431,7 @@ public final class LockstepClient implements AutoCloseable {
 
         private static void fail(ClientSession session) {
             try {
-                session.close("connect failed").get(5, TimeUnit.SECONDS);
+                session.close("connect failed", false).get(5, TimeUnit.SECONDS);
             } catch (Exception ignored) {
                 // nothing more to release
             } finally {

@@ -12,4 +12,11 @@ public final class SessionLostException extends BarrierBrokenException {
     public SessionLostException(String barrier, String message) {
         super(barrier, 0, BreakCause.LOST_PARTY, "", message);
     }
+
+    @Override
+    SessionLostException inCallingThread() {
+        SessionLostException here = new SessionLostException(barrier(), getMessage());
+        here.initCause(this);
+        return here;
+    }
 }

@@ -7,7 +7,8 @@ import java.util.concurrent.BrokenBarrierException;
  * {@code AwaitProcess ADDRESS NAME BARRIER PARTIES ROUNDS [exchange]}. Prints {@code ready}, then one line
  * {@code round R index I} per round; on a broken barrier prints {@code broken: MESSAGE} and exits 3. With
  * {@code exchange}, each round contributes {@code NAME@R} and prints {@code round R got P=TEXT,...} with every
- * party's contribution in arrival order.
+ * party's contribution in arrival order. With {@code hold}, it declares the barrier, prints {@code ready}, and
+ * then works for ever without arriving (until it is killed).
  */
 public final class AwaitProcess {
     public static void main(String[] args) throws Exception {
@@ -17,9 +18,13 @@ public final class AwaitProcess {
         int parties = Integer.parseInt(args[3]);
         int rounds = Integer.parseInt(args[4]);
         boolean exchange = args.length > 5 && args[5].equals("exchange");
+        boolean hold = args.length > 5 && args[5].equals("hold");
         try (LockstepClient client = LockstepClient.builder().address(address).clientName(name).connect()) {
             DistributedBarrier b = client.barrier(barrier, parties);
             System.out.println("ready");
+            if (hold) {
+                Thread.sleep(Long.MAX_VALUE);
+            }
             for (int r = 1; r <= rounds; r++) {
                 if (exchange) {
                     Exchange e = b.exchange((name + "@" + r).getBytes(java.nio.charset.StandardCharsets.UTF_8));

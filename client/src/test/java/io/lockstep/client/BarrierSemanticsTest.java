@@ -337,6 +337,47 @@ class BarrierSemanticsTest {
     }
 
     @Test
+    void aBlockingAwaitThrowsFromTheCallersFrameWithTheIoThreadsExceptionAsItsCause() throws Exception {
+        DistributedBarrier waiter = coordinator.client("waiter").barrier("trace", 3);
+        DistributedBarrier late = coordinator.client("late").barrier("trace", 3);
+        Future<Integer> w = threads.submit(() -> awaitFromHere(waiter));
+        waitUntilWaiting(waiter, 1);
+        TimeoutException timedOut = assertThrows(TimeoutException.class, () -> late.await(50, TimeUnit.MILLISECONDS));
+        assertTrue(calledFrom(timedOut, "lambda$aBlockingAwaitThrowsFromTheCallersFrame"), trace(timedOut));
+        assertInstanceOf(TimeoutException.class, timedOut.getCause());
+        assertFalse(calledFrom(timedOut.getCause(), "lambda$aBlockingAwaitThrowsFromTheCallersFrame"),
+                "the cause is the I/O thread's own");
+
+        BarrierBrokenException broken = (BarrierBrokenException) failureOf(w);
+        assertTrue(calledFrom(broken, "awaitFromHere"), trace(broken));
+        assertEquals("late", broken.culprit());
+        assertEquals(1, broken.generation());
+        assertEquals(io.lockstep.protocol.BreakCause.TIMEOUT, broken.breakCause());
+        assertInstanceOf(BarrierBrokenException.class, broken.getCause());
+        assertEquals(broken.getMessage(), broken.getCause().getMessage());
+        assertFalse(calledFrom(broken.getCause(), "awaitFromHere"), trace(broken.getCause()));
+    }
+
+    private static int awaitFromHere(DistributedBarrier b) throws Exception {
+        return b.await();
+    }
+
+    private static boolean calledFrom(Throwable t, String method) {
+        for (StackTraceElement e : t.getStackTrace()) {
+            if (e.getClassName().equals(BarrierSemanticsTest.class.getName()) && e.getMethodName().startsWith(method)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String trace(Throwable t) {
+        java.io.StringWriter w = new java.io.StringWriter();
+        t.printStackTrace(new java.io.PrintWriter(w));
+        return w.toString();
+    }
+
+    @Test
     void aDeclarationThatDisagreesOrIsMalformedThrowsIllegalArgumentException() {
         LockstepClient a = coordinator.client("a");
         a.barrier("m", 3);
@@ -375,6 +416,19 @@ class BarrierSemanticsTest {
         Throwable e = failureOf(waiting);
         assertInstanceOf(BrokenBarrierException.class, e);
         assertTrue(e.getMessage().contains("coordinator shutting down"), e.getMessage());
+    }
+
+    @Test
+    void connectingToTheHttpPortSaysItIsTheHttpPort() throws Exception {
+        try (LiveCoordinator web = new LiveCoordinator(io.lockstep.coordinator.server.ServerConfig.ephemeralLoopback()
+                .withHttpPort(0))) {
+            int httpPort = web.server.httpAddress().getPort();
+            IOException e = assertThrows(IOException.class, () -> LockstepClient.builder()
+                    .address("127.0.0.1", httpPort).connectTimeout(Duration.ofSeconds(5)).connect());
+            assertEquals("cannot connect to coordinator at 127.0.0.1:" + httpPort + ": it answered in HTTP: that is "
+                    + "a web server, perhaps the coordinator's HTTP port (/health, /metrics); its barrier protocol "
+                    + "listens on another port, 7777 by default", e.getMessage());
+        }
     }
 
     @Test

@@ -53,6 +53,7 @@ class SeparateProcessesIT {
         Matcher expect(Pattern p, int seconds) throws InterruptedException, IOException {
             long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
             while (true) {
+                boolean exited = !process.isAlive(); // before reading: what it wrote before exiting is in the file
                 List<String> lines = Files.readAllLines(output, StandardCharsets.UTF_8);
                 for (int i = consumed; i < lines.size(); i++) {
                     Matcher m = p.matcher(lines.get(i));
@@ -60,6 +61,10 @@ class SeparateProcessesIT {
                         consumed = i + 1;
                         return m;
                     }
+                }
+                if (exited) {
+                    fail("no line matching " + p + " before the process exited (" + process.exitValue()
+                            + "); output was " + lines);
                 }
                 if (System.nanoTime() > end) {
                     fail("no line matching " + p + " within " + seconds + " s; output was " + lines);
@@ -76,9 +81,9 @@ class SeparateProcessesIT {
     @BeforeEach
     void startCoordinator() throws Exception {
         assertTrue(COORDINATOR_JAR.isFile(), "build the coordinator jar first: " + COORDINATOR_JAR.getAbsolutePath());
-        // A short session lease, so that a killed party is declared lost quickly.
+        // Default leases (10 s) and reconnect grace (1 s): a killed party must be noticed through the grace.
         coordinator = new Proc(List.of(java(), "-jar", COORDINATOR_JAR.getPath(), "--port", "0", "--bind",
-                "127.0.0.1", "--session-lease", "1000"));
+                "127.0.0.1", "--http-port", "0"));
         address = "127.0.0.1:" + coordinator.expect(LISTENING, 30).group(1);
     }
 
@@ -92,6 +97,11 @@ class SeparateProcessesIT {
 
     private Proc party(String name, String barrier, int parties, int rounds, String... mode) throws IOException {
         String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        return party(cp, name, barrier, parties, rounds, mode);
+    }
+
+    private Proc party(String cp, String name, String barrier, int parties, int rounds, String... mode)
+            throws IOException {
         List<String> cmd = new ArrayList<>(List.of(java(), "-cp", cp, AwaitProcess.class.getName(), address, name,
                 barrier, "" + parties, "" + rounds));
         cmd.addAll(List.of(mode));
@@ -127,6 +137,23 @@ class SeparateProcessesIT {
     }
 
     @Test
+    void theSelfContainedClientJarAloneRunsAPartyAndPrintsNoLoggingWarnings() throws Exception {
+        File all = new File("target/lockstep-client-all.jar");
+        assertTrue(all.isFile(), "package the client first: " + all.getAbsolutePath());
+        // The jar and the party's own class: no Netty, no logger, nothing else on the class path.
+        String cp = all.getPath() + File.pathSeparator + "target/test-classes";
+        Proc a = party(cp, "lean-a", "lean", 2, 2);
+        Proc b = party(cp, "lean-b", "lean", 2, 2);
+        for (Proc p : List.of(a, b)) {
+            assertTrue(p.process.waitFor(30, TimeUnit.SECONDS));
+            List<String> lines = Files.readAllLines(p.output, StandardCharsets.UTF_8);
+            assertEquals(0, p.process.exitValue(), lines.toString());
+            assertEquals(3, lines.size(), "ready and two rounds, nothing else (no SLF4J warnings): " + lines);
+            assertTrue(lines.get(2).startsWith("round 2 index "), lines.toString());
+        }
+    }
+
+    @Test
     void partiesInSeparateProcessesExchangeTheSameContributions() throws Exception {
         List<String> names = List.of("ana", "ben", "cy");
         for (String n : names) {
@@ -152,19 +179,45 @@ class SeparateProcessesIT {
     }
 
     @Test
-    void killingOnePartyProcessBreaksTheBarrierForTheOthersNamingIt() throws Exception {
-        Proc a = party("alive", "kill", 3, 1);
-        Proc doomed = party("doomed", "kill", 3, 1);
+    void killingOnePartyProcessBreaksTheBarrierForTheOthersWithinTheReconnectGraceNamingIt() throws Exception {
+        Matcher m = killOneOfThree("kill", false);
+        assertTrue(m.group(1).contains("party 'doomed' was lost: its connection was closed and it did not come back "
+                + "within 1.0 s"), m.group(1));
+    }
+
+    @Test
+    void sigtermOfOnePartyProcessStillAtWorkBreaksTheBarrierForTheOthersAtOnceNamingIt() throws Exception {
+        Matcher m = killOneOfThree("term-party", true);
+        assertTrue(m.group(1).contains("party 'doomed' was lost: its process is exiting, before it arrived"),
+                m.group(1));
+    }
+
+    /**
+     * Three parties, two of them processes; kills one of those while the other waits — with SIGKILL once it waits
+     * too, with SIGTERM (as Ctrl-C) while it is still at work, before it arrives — and returns the survivor's line
+     * about the break, which must come within the reconnect grace and a second.
+     */
+    private Matcher killOneOfThree(String barrier, boolean sigterm) throws Exception {
+        Proc a = party("alive", barrier, 3, 1);
+        Proc doomed = sigterm ? party("doomed", barrier, 3, 1, "hold") : party("doomed", barrier, 3, 1);
         a.expect(Pattern.compile("ready"), 30);
         doomed.expect(Pattern.compile("ready"), 30);
         try (LockstepClient observer = LockstepClient.connect(address)) {
-            DistributedBarrier b = observer.barrier("kill", 3);
-            LiveCoordinator.waitFor(java.time.Duration.ofSeconds(30), () -> b.getNumberWaiting() == 2);
-            doomed.process.destroyForcibly(); // SIGKILL: no goodbye, the socket just closes
-            Matcher m = a.expect(Pattern.compile("broken: (.*)"), 1 + 2);
-            assertTrue(m.group(1).contains("party 'doomed' was lost: silent for"), m.group(1));
+            DistributedBarrier b = observer.barrier(barrier, 3);
+            int waiting = sigterm ? 1 : 2;
+            LiveCoordinator.waitFor(java.time.Duration.ofSeconds(30), () -> b.getNumberWaiting() == waiting);
+            long start = System.nanoTime();
+            if (sigterm) {
+                doomed.process.destroy(); // the client's exit hook says goodbye
+            } else {
+                doomed.process.destroyForcibly(); // SIGKILL: no goodbye, the kernel closes the socket
+            }
+            Matcher m = a.expect(Pattern.compile("broken: (.*)"), 1 + 1);
+            System.out.printf("%s of a party: the others broken after %d ms (session lease 10 s, grace 1 s)%n",
+                    sigterm ? "SIGTERM" : "SIGKILL", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
             assertTrue(a.process.waitFor(10, TimeUnit.SECONDS));
             assertEquals(3, a.process.exitValue());
+            return m;
         }
     }
 

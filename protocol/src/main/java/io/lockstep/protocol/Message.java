@@ -143,8 +143,16 @@ public sealed interface Message {
         }
     }
 
-    /** The client ends its session now (no lease): its awaits are cancelled at once. */
-    record Goodbye() implements Message {
+    /**
+     * The client ends its session now (no lease): its awaits are cancelled at once. {@code exiting}: its process is
+     * ending, so it cannot come to the barriers it declared either, and those where others wait break too.
+     */
+    record Goodbye(boolean exiting) implements Message {
+        /** A plain close. */
+        public Goodbye() {
+            this(false);
+        }
+
         @Override
         public MessageType type() {
             return MessageType.GOODBYE;

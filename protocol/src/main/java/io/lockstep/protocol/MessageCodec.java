@@ -29,7 +29,7 @@ import java.util.List;
  * RESET       0x07  u64 requestId, str barrier
  * QUERY       0x08  u64 requestId, str barrier
  * PING        0x09  u64 received
- * GOODBYE     0x0A  (empty)
+ * GOODBYE     0x0A  (empty), or u8 exiting (1: the client's process is ending; 0 as empty)
  * AUTH        0x0B  bytes mac
  * LIST        0x0C  u64 requestId
  * ACK         0x0D  u64 received
@@ -163,7 +163,7 @@ public final class MessageCodec {
             case PING -> out.writeLong(((Message.Ping) m).received());
             case ACK -> out.writeLong(((Message.Ack) m).received());
             case PONG -> out.writeLong(((Message.Pong) m).received());
-            case GOODBYE -> out;
+            case GOODBYE -> ((Message.Goodbye) m).exiting() ? out.writeByte(1) : out; // a plain one stays empty
             case AUTH -> writeBytes(out, ((Message.Auth) m).mac());
             case CHALLENGE -> writeBytes(out, ((Message.Challenge) m).nonce());
         };
@@ -248,7 +248,7 @@ public final class MessageCodec {
             case PING -> new Message.Ping(in.readLong());
             case ACK -> new Message.Ack(in.readLong());
             case PONG -> new Message.Pong(in.readLong());
-            case GOODBYE -> new Message.Goodbye();
+            case GOODBYE -> new Message.Goodbye(in.isReadable() && readBoolean(in));
             case AUTH -> new Message.Auth(readBytes(in));
             case CHALLENGE -> new Message.Challenge(readBytes(in));
         };

@@ -27,6 +27,7 @@ class MessageCodecTest {
             new Message.Ack(5),
             new Message.Pong(4),
             new Message.Goodbye(),
+            new Message.Goodbye(true),
             new Message.Auth(new byte[]{1, 2, 3}),
             new Message.Challenge(new byte[32]),
             new Message.ListBarriers(8),
@@ -73,6 +74,7 @@ class MessageCodecTest {
         assertEquals("00000009" + "89" + "0000000000000005", hex(new Message.Pong(5)));
         assertEquals("00000009" + "0d" + "0000000000000006", hex(new Message.Ack(6)));
         assertEquals("00000001" + "0a", hex(new Message.Goodbye()));
+        assertEquals("00000002" + "0a" + "01", hex(new Message.Goodbye(true)));
         assertEquals("00000007" + "0b" + "00000002" + "abcd", hex(new Message.Auth(new byte[]{(byte) 0xab, (byte) 0xcd})));
         assertEquals("00000006" + "8a" + "00000001" + "ff", hex(new Message.Challenge(new byte[]{(byte) 0xff})));
         assertEquals("00000009" + "0c" + "0000000000000008", hex(new Message.ListBarriers(8)));
@@ -170,6 +172,8 @@ class MessageCodecTest {
                 + "7fffffff"); // absurd count
         assertCode(ErrorCode.MALFORMED_FRAME, "84" + "0000000000000001" + "09" + "01" + "0000000000000001" + "0000"
                 + "0000"); // unknown outcome
+        assertCode(ErrorCode.MALFORMED_FRAME, "0a" + "02"); // GOODBYE's exiting byte is 0 or 1
+        assertCode(ErrorCode.MALFORMED_FRAME, "0a" + "01" + "00"); // and alone
     }
 
     private static void assertCode(ErrorCode expected, String bodyHex) {

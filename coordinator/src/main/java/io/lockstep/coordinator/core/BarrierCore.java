@@ -233,16 +233,21 @@ public final class BarrierCore {
                 : String.format(Locale.ROOT, "silent for %.1f s; its session lease of %s expired", silent / 1000.0,
                 seconds(s.leaseMillis));
         emit(new Effect.SessionExpired(s.id, s.name, silent, why));
-        // A party that declared a barrier and is lost before arriving will never arrive in this generation: the
-        // parties waiting for it learn so now, rather than waiting for their timeouts (or for ever).
+        breakWhereExpected(s, why + (closed ? ", before it arrived" : " before it arrived"));
+        closeSession(new Command.CloseSession(s.id, why));
+    }
+
+    /**
+     * A party that declared a barrier and is gone before arriving will never arrive in this generation: the parties
+     * waiting for it learn so now, rather than waiting for their timeouts (or for ever).
+     */
+    private void breakWhereExpected(Session s, String why) {
         for (Barrier b : s.declared) {
             if (b.broken == null && b.runner == null && !b.arrived.isEmpty() && !arrivedFrom(b, s)) {
-                breakBarrier(b, BreakCause.LOST_PARTY, s.name, why + (closed ? ", before it arrived" : " before it arrived"),
-                        null, Outcome.BROKEN);
+                breakBarrier(b, BreakCause.LOST_PARTY, s.name, why, null, Outcome.BROKEN);
                 drainQueue(b);
             }
         }
-        closeSession(new Command.CloseSession(s.id, why));
     }
 
     private static boolean arrivedFrom(Barrier b, Session s) {
@@ -259,10 +264,14 @@ public final class BarrierCore {
     }
 
     private void closeSession(Command.CloseSession c) {
-        Session s = sessions.remove(c.session());
+        Session s = sessions.get(c.session());
         if (s == null) {
             return;
         }
+        if (c.cannotCome()) {
+            breakWhereExpected(s, c.why() + ", before it arrived");
+        }
+        sessions.remove(s.id);
         s.open = false;
         if (s.leaseDeadline != NO_DEADLINE) {
             leases.remove(s);

@@ -118,8 +118,16 @@ public sealed interface Command {
     record Tick() implements Command {
     }
 
-    /** The session ended: closed by its client, or lost. {@code why} is said to the parties it leaves waiting. */
-    record CloseSession(long session, String why) implements Command {
+    /**
+     * The session ended: closed by its client, or lost. {@code why} is said to the parties it leaves waiting. With
+     * {@code cannotCome} (its process is exiting), the barriers it declared where others wait and it had not arrived
+     * break too, as when a session is lost; a plain close leaves them: the client left them on purpose.
+     */
+    record CloseSession(long session, String why, boolean cannotCome) implements Command {
+        /** A plain close. */
+        public CloseSession(long session, String why) {
+            this(session, why, false);
+        }
     }
 
     /** The coordinator stops: every waiter is broken with {@code why}. */

@@ -117,7 +117,7 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
             case ACK -> driver.ack(link, ((Message.Ack) msg).received());
             case GOODBYE -> {
                 closeReason = CloseReason.GOODBYE;
-                driver.goodbye(link);
+                driver.goodbye(link, ((Message.Goodbye) msg).exiting());
                 ctx.close();
             }
             case DECLARE, AWAIT, CANCEL, ACTION_DONE, ABORT, RESET, QUERY, LIST -> {

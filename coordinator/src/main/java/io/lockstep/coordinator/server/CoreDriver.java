@@ -277,12 +277,12 @@ public final class CoreDriver {
         return s;
     }
 
-    /** The client ends its session: no lease. */
-    void goodbye(Link link) {
+    /** The client ends its session: no lease. {@code exiting}: its process is ending (see {@link Message.Goodbye}). */
+    void goodbye(Link link, boolean exiting) {
         onCore(() -> {
             ServerSession s = link.session;
             if (s != null && s.channel == link.channel) {
-                endSession(s, "its client closed it");
+                endSession(s, exiting ? "its process is exiting" : "its client closed it", exiting);
             }
         });
     }
@@ -308,10 +308,10 @@ public final class CoreDriver {
         });
     }
 
-    private void endSession(ServerSession s, String why) {
+    private void endSession(ServerSession s, String why, boolean cannotCome) {
         sessions.remove(s.id);
         ended.put(s.id, "session " + s.id + " ended: " + why);
-        apply(new Command.CloseSession(s.id, why));
+        apply(new Command.CloseSession(s.id, why, cannotCome));
         log.info("session {} of '{}' from {} ended: {}", s.id, s.clientName,
                 s.channel == null ? "(no connection)" : s.channel.remoteAddress(), why);
     }
@@ -513,7 +513,7 @@ public final class CoreDriver {
                 s.id, s.clientName, ch.remoteAddress(), s.outbox.size());
         ch.pipeline().fireUserEventTriggered(ConnectionHandler.Event.SLOW_CONSUMER); // it says why and closes
         if (s.outbox.size() > connectionLimits.maxUnacknowledged()) {
-            endSession(s, "it did not acknowledge " + s.outbox.size() + " answers");
+            endSession(s, "it did not acknowledge " + s.outbox.size() + " answers", false);
         }
     }
 

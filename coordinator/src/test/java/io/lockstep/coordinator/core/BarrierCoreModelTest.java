@@ -176,7 +176,8 @@ class BarrierCoreModelTest {
             return new Command.ListBarriers(s, req);
         } else if (p < 78) {
             open.remove(s);
-            return new Command.CloseSession(s, rnd.nextBoolean() ? "connection closed" : "connection lost");
+            return new Command.CloseSession(s, rnd.nextBoolean() ? "connection closed" : "its process is exiting",
+                    rnd.nextBoolean());
         } else if (p < 82) {
             long since = Math.max(0, now - rnd.nextInt(6));
             return rnd.nextBoolean() ? Command.Disconnect.silent(s, since)

@@ -344,6 +344,14 @@ class BarrierCoreTest {
         h.declare(3, "game", 2);
         h.arrive(1, 12, "game");
         assertEquals(List.of(), only(h.apply(new Command.CloseSession(3, "its client closed it")), Effect.Failed.class));
+        // One whose process exits before arriving (Ctrl-C, SIGTERM: its client says so) cannot come: it breaks.
+        h.open(4, "suman");
+        h.declare(4, "game", 2);
+        List<Effect.Failed> exited = only(h.apply(new Command.CloseSession(4, "its process is exiting", true)),
+                Effect.Failed.class);
+        assertEquals(1, exited.size());
+        assertEquals("barrier 'game' generation 2 broken: party 'suman' was lost: its process is exiting, before it "
+                + "arrived; 1 of 2 arrived: susan; not arrived: suman", exited.get(0).reason().message());
     }
 
     @Test

@@ -429,19 +429,7 @@ final class ReferenceModel {
                         lease % 1000 == 0 ? lease / 1000 + " s"
                                 : String.format(java.util.Locale.ROOT, "%.1f s", lease / 1000.0));
                 out.add(new Effect.SessionExpired(lapsed, sessions.get(lapsed), silent, why));
-                // Barriers it declared, where others wait and it has not arrived, break now.
-                for (B b : new ArrayList<>(barriers.values())) {
-                    boolean mine = false;
-                    for (W w : b.arrived) {
-                        mine |= w.session == lapsed;
-                    }
-                    if (b.declarers.contains(lapsed) && b.broken == null && b.runner == null && !b.arrived.isEmpty()
-                            && !mine) {
-                        breakIt(b, BreakCause.LOST_PARTY, sessions.get(lapsed),
-                                why + (grace != null ? ", before it arrived" : " before it arrived"), null, null);
-                        drain(b);
-                    }
-                }
+                breakWhereExpected(lapsed, why + (grace != null ? ", before it arrived" : " before it arrived"));
                 close(new Command.CloseSession(lapsed, why));
             } else {
                 return;
@@ -449,7 +437,25 @@ final class ReferenceModel {
         }
     }
 
+    /** Barriers the session declared, where others wait and it has not arrived, break now. */
+    private void breakWhereExpected(long session, String why) {
+        for (B b : new ArrayList<>(barriers.values())) {
+            boolean mine = false;
+            for (W w : b.arrived) {
+                mine |= w.session == session;
+            }
+            if (b.declarers.contains(session) && b.broken == null && b.runner == null && !b.arrived.isEmpty()
+                    && !mine) {
+                breakIt(b, BreakCause.LOST_PARTY, sessions.get(session), why, null, null);
+                drain(b);
+            }
+        }
+    }
+
     private void close(Command.CloseSession c) {
+        if (c.cannotCome() && sessions.containsKey(c.session())) {
+            breakWhereExpected(c.session(), c.why() + ", before it arrived");
+        }
         String name = sessions.remove(c.session());
         silentSince.remove(c.session());
         graceOf.remove(c.session());
