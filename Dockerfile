@@ -1,12 +1,12 @@
 # Lockstep images, built in two stages: Maven builds the jars, then each image holds a JRE and one jar.
 #   docker build --target coordinator -t lockstep/coordinator .
 #   docker build --target player      -t lockstep/player .
-# docker-compose.yml builds both.
+# docker-compose.yml builds both (each once). Plain Dockerfile syntax: builds with or without BuildKit.
 
 FROM maven:3.9-eclipse-temurin-17 AS build
 WORKDIR /src
 COPY . .
-RUN --mount=type=cache,target=/root/.m2 mvn -q -B -DskipTests package
+RUN mvn -q -B -DskipTests package
 
 FROM eclipse-temurin:17-jre AS coordinator
 COPY --from=build /src/coordinator/target/lockstep-coordinator.jar /app/lockstep-coordinator.jar

@@ -41,8 +41,24 @@ class ComposeClusterIT {
             List<ComposeFile.Service> pending = new ArrayList<>(compose.services().values());
             while (!pending.isEmpty()) {
                 ComposeFile.Service next = pending.stream()
-                        .filter(s -> healthy.containsAll(s.healthyBefore())).findFirst()
-                        .orElseThrow(() -> new AssertionError("depends_on cannot be satisfied: " + pending));
+                        .filter(s -> healthy.containsAll(s.healthyBefore()) && s.completedBefore().stream()
+                                .allMatch(d -> running.containsKey(d) && completedSuccessfully(running.get(d))))
+                        .findFirst().orElse(null);
+                if (next == null) {
+                    // What is left waits for services to exit 0, as compose's service_completed_successfully does.
+                    ComposeFile.Service waiting = pending.stream()
+                            .filter(s -> healthy.containsAll(s.healthyBefore())).findFirst()
+                            .orElseThrow(() -> new AssertionError("depends_on cannot be satisfied: " + pending));
+                    for (String dep : waiting.completedBefore()) {
+                        ChildProcess d = running.get(dep);
+                        if (d == null) {
+                            throw new AssertionError(waiting.name() + " waits for " + dep + ", which never starts");
+                        }
+                        assertTrue(d.process().waitFor(90, TimeUnit.SECONDS), dep + " did not finish in 90 s");
+                        assertEquals(0, d.process().exitValue(), dep + " failed: " + d.allLines());
+                    }
+                    continue;
+                }
                 pending.remove(next);
                 running.put(next.name(), cluster.start(next.name(), next.command(), next.environment(),
                         logs.resolve(next.name() + ".log")));
@@ -86,7 +102,16 @@ class ComposeClusterIT {
             for (String p : players) {
                 assertEquals(cluster.address(p), seenFrom.get(p), p + " reached the coordinator from its own host");
             }
+            // The service that `up --exit-code-from game-over` waits for ran once everyone was paid, and said so.
+            ChildProcess gameOver = running.get("game-over");
+            assertTrue(gameOver.process().waitFor(10, TimeUnit.SECONDS));
+            assertEquals(0, gameOver.process().exitValue());
+            assertEquals(List.of("game over: all four players were paid"), gameOver.allLines());
         }
+    }
+
+    private static boolean completedSuccessfully(ChildProcess p) {
+        return !p.isAlive() && p.process().exitValue() == 0;
     }
 
     private static void awaitHealthy(NetnsCluster cluster, ComposeFile.Service s, ChildProcess proc)

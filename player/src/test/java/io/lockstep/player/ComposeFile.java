@@ -16,14 +16,18 @@ import java.util.regex.Pattern;
 
 /**
  * The services of {@code docker-compose.yml}, turned into the commands that would run in their containers:
- * each service's image target is looked up in the {@code Dockerfile}, whose {@code ENTRYPOINT} for that stage
- * gives the program, with the jar under {@code /app/} replaced by the jar Maven built here.
+ * each service's image target (its own {@code build}, or that of the service that builds its {@code image}) is
+ * looked up in the {@code Dockerfile}, whose {@code ENTRYPOINT} for that stage gives the program, unless the
+ * service names its own {@code entrypoint}; a jar under {@code /app/} is replaced by the jar Maven built here.
  */
 record ComposeFile(Map<String, Service> services) {
 
-    /** One service: the full command line, its environment, the services it waits for and its health check. */
+    /**
+     * One service: the full command line, its environment, the services that must be healthy (or must have exited
+     * 0) before it starts, and its health check.
+     */
     record Service(String name, List<String> command, Map<String, String> environment, List<String> healthyBefore,
-                   List<String> healthcheck) {
+                   List<String> completedBefore, List<String> healthcheck) {
     }
 
     private static final Pattern FROM = Pattern.compile("^FROM\\s+\\S+\\s+AS\\s+(\\S+)", Pattern.CASE_INSENSITIVE);
@@ -34,14 +38,23 @@ record ComposeFile(Map<String, Service> services) {
         Map<String, List<String>> entrypoints = entrypoints(root.resolve("Dockerfile"));
         Map<String, Object> yaml = new Yaml(new LoaderOptions())
                 .load(Files.readString(root.resolve("docker-compose.yml"), StandardCharsets.UTF_8));
+        Map<String, Object> declared = (Map<String, Object>) yaml.get("services");
+        Map<String, String> targetOfImage = new LinkedHashMap<>();
+        declared.values().forEach(v -> {
+            Map<String, Object> s = (Map<String, Object>) v;
+            if (s.get("build") instanceof Map<?, ?> build) {
+                targetOfImage.put((String) s.get("image"), (String) build.get("target"));
+            }
+        });
         Map<String, Service> services = new LinkedHashMap<>();
-        for (Map.Entry<String, Object> e : ((Map<String, Object>) yaml.get("services")).entrySet()) {
+        for (Map.Entry<String, Object> e : declared.entrySet()) {
             Map<String, Object> s = (Map<String, Object>) e.getValue();
-            String target = (String) ((Map<String, Object>) s.get("build")).get("target");
-            List<String> entrypoint = entrypoints.get(target);
+            String target = targetOfImage.get((String) s.get("image"));
+            List<String> entrypoint = s.get("entrypoint") instanceof List<?> own
+                    ? own.stream().map(String::valueOf).toList() : entrypoints.get(target);
             if (entrypoint == null) {
-                throw new IOException("service " + e.getKey() + " builds target '" + target
-                        + "', which the Dockerfile has no ENTRYPOINT for");
+                throw new IOException("service " + e.getKey() + " runs image " + s.get("image") + " (target '"
+                        + target + "'), which no service builds or the Dockerfile has no ENTRYPOINT for");
             }
             List<String> command = new ArrayList<>();
             for (String part : entrypoint) {
@@ -54,9 +67,13 @@ record ComposeFile(Map<String, Service> services) {
             ((Map<String, Object>) s.getOrDefault("environment", Map.of()))
                     .forEach((k, v) -> env.put(k, String.valueOf(v)));
             List<String> healthyBefore = new ArrayList<>();
+            List<String> completedBefore = new ArrayList<>();
             ((Map<String, Object>) s.getOrDefault("depends_on", Map.of())).forEach((dep, cond) -> {
-                if ("service_healthy".equals(((Map<String, Object>) cond).get("condition"))) {
+                Object condition = ((Map<String, Object>) cond).get("condition");
+                if ("service_healthy".equals(condition)) {
                     healthyBefore.add(dep);
+                } else if ("service_completed_successfully".equals(condition)) {
+                    completedBefore.add(dep);
                 }
             });
             List<String> health = List.of();
@@ -68,7 +85,7 @@ record ComposeFile(Map<String, Service> services) {
                     default -> throw new IOException("unsupported healthcheck " + t);
                 };
             }
-            services.put(e.getKey(), new Service(e.getKey(), command, env, healthyBefore, health));
+            services.put(e.getKey(), new Service(e.getKey(), command, env, healthyBefore, completedBefore, health));
         }
         return new ComposeFile(services);
     }

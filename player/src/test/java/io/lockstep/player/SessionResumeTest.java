@@ -114,7 +114,8 @@ class SessionResumeTest {
         for (int r = 0; r < rounds; r++) {
             List<CompletableFuture<Integer>> fs = List.of(far.awaitAsync(), near.awaitAsync());
             if (rnd.nextInt(3) == 0) {
-                net.sever(); // before, during or after the far party's await reached the coordinator
+                net.sever(); // with RST, before, during or after its await reached the coordinator: the reconnect
+                             // grace (1 s) applies, and the client is back well within it
             }
             Set<Integer> indices = new HashSet<>();
             indices.add(third.await(10, TimeUnit.SECONDS));
