@@ -45,7 +45,7 @@ public final class CoordinatorServer implements AutoCloseable {
         long origin = System.nanoTime();
         String name = "lockstep-coordinator@" + ProcessHandle.current().pid();
         driver = new CoreDriver(group.next(), () -> (System.nanoTime() - origin) / 1_000_000, config.limits(),
-                config.sessions(), config.connections(), name, config.maxFrameBytes());
+                config.sessions(), config.connections(), name, config.maxFrameBytes(), CommandLog.Local::new);
         try {
             initializer = new CoordinatorInitializer(driver, config);
         } catch (SSLException | RuntimeException e) {

@@ -1,14 +1,11 @@
 package io.lockstep.coordinator.server;
 
-import io.lockstep.protocol.Message;
 import io.netty.channel.Channel;
 
-import java.util.ArrayDeque;
-
 /**
- * The transport side of one session: the connection it is on (none while cut), the answers it was sent that
- * its client has not yet acknowledged, and the counts both ends use to resume without losing or repeating a
- * frame. Confined to the core's executor.
+ * One session as this node serves it: the connection it is on, when its client was last heard, and the counts this
+ * node tells the client or stamps its requests with. What replicas must agree on (the counted frames, the answers
+ * held for a resume) is in {@link io.lockstep.coordinator.core.CoordinatorState}. Confined to the core's executor.
  */
 final class ServerSession {
 
@@ -21,48 +18,30 @@ final class ServerSession {
     final long id;
     final String clientName;
     final int leaseMillis;
-    /** The connection carrying the session now; null while it is cut and the lease runs. */
-    Channel channel;
-    /** Counted frames sent and not yet acknowledged, oldest first. */
-    final ArrayDeque<Message> outbox = new ArrayDeque<>();
-    /** Counted frames produced for this session so far (the index of the next one). */
-    long produced;
-    /** Counted frames received from the client so far. */
-    long received;
-    /** The count of received frames last told to the client (in PONG or WELCOME). */
+    /** The connection carrying the session. */
+    final Link link;
+    /** The index the next request of this connection gets (the state applies each index once). */
+    long nextRequest;
+    /** The count of received requests last told to the client (in PONG or WELCOME). */
     long toldReceived;
+    /** The most answers the client has said it received on this connection (ACK, PING). */
+    long acknowledged;
     /** When the client was last heard from (core clock, milliseconds). */
     long lastHeard;
-    /** True while the session is in the driver's list of connections to flush after the current command. */
+    /** True while the session is in the driver's list of connections to flush after the current input. */
     boolean flushPending;
 
-    ServerSession(long id, String clientName, int leaseMillis, long now) {
+    ServerSession(long id, String clientName, int leaseMillis, Link link, long received, long now) {
         this.id = id;
         this.clientName = clientName;
         this.leaseMillis = leaseMillis;
+        this.link = link;
+        this.nextRequest = received;
+        this.toldReceived = received;
         this.lastHeard = now;
     }
 
-    /** Queues a counted frame and writes it if connected; returns true when written. */
-    boolean send(Message m) {
-        outbox.add(m);
-        produced++;
-        if (channel != null) {
-            channel.write(m, channel.voidPromise());
-            return true;
-        }
-        return false;
-    }
-
-    /** Drops the frames the client says it has received. */
-    void acknowledge(long clientReceived) {
-        while (!outbox.isEmpty() && produced - outbox.size() < clientReceived) {
-            outbox.poll();
-        }
-    }
-
-    /** The index of the oldest frame still held. */
-    long oldestHeld() {
-        return produced - outbox.size();
+    Channel channel() {
+        return link.channel;
     }
 }
