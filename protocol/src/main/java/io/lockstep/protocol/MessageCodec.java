@@ -2,6 +2,7 @@ package io.lockstep.protocol;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
@@ -252,6 +253,27 @@ public final class MessageCodec {
             case AUTH -> new Message.Auth(readBytes(in));
             case CHALLENGE -> new Message.Challenge(readBytes(in));
         };
+    }
+
+    /** {@code m}'s frame body (type and fields, no length prefix), for storing a message outside a connection. */
+    public static byte[] toBytes(Message m) {
+        ByteBuf b = Unpooled.buffer();
+        try {
+            encode(m, b);
+            return ByteBufUtil.getBytes(b);
+        } finally {
+            b.release();
+        }
+    }
+
+    /** The message of a body {@link #toBytes} wrote; {@link ProtocolException} if it is not one. */
+    public static Message fromBytes(byte[] body) {
+        ByteBuf b = Unpooled.wrappedBuffer(body);
+        try {
+            return decode(b);
+        } finally {
+            b.release();
+        }
     }
 
     /** The encoded size of one contribution in a RELEASED or RELEASE_PART body. */

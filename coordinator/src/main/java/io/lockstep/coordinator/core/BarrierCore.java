@@ -6,12 +6,16 @@ import io.lockstep.protocol.Message.Contribution;
 import io.lockstep.protocol.Outcome;
 import io.lockstep.protocol.Protocol;
 
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -625,6 +629,221 @@ public final class BarrierCore {
     private static long saturatedAdd(long a, long b) {
         long r = a + b;
         return ((a ^ r) & (b ^ r)) < 0 ? Long.MAX_VALUE - 1 : r;
+    }
+
+    // ---- snapshots -----------------------------------------------------------------------------------------------
+
+    /**
+     * Writes the whole state, so that {@link #readSnapshot} makes a core that answers every later command exactly as
+     * this one would: a replica that loads it needs no log before it. Sessions, barriers and awaits are written
+     * once each, and refer to each other by index.
+     */
+    public void writeSnapshot(DataOutput out) throws IOException {
+        // Closed sessions can still have parties in a tripping generation (released when its action is done).
+        Map<Session, Integer> sessionIndex = new IdentityHashMap<>();
+        List<Session> allSessions = new ArrayList<>(sessions.values());
+        Map<Waiter, Integer> waiterIndex = new IdentityHashMap<>();
+        List<Waiter> waiters = new ArrayList<>();
+        for (Barrier b : barriers.values()) {
+            for (Waiter w : b.arrived) {
+                index(w, waiters, waiterIndex);
+            }
+            for (Waiter w : b.queued) {
+                index(w, waiters, waiterIndex);
+            }
+        }
+        for (Session sn : sessions.values()) {
+            for (Waiter w : sn.awaits.values()) {
+                index(w, waiters, waiterIndex);
+            }
+        }
+        for (Waiter w : waiters) {
+            if (!w.session.open && !sessionIndex.containsKey(w.session)) {
+                sessionIndex.put(w.session, -1);
+                allSessions.add(w.session);
+            }
+        }
+        for (int i = 0; i < allSessions.size(); i++) {
+            sessionIndex.put(allSessions.get(i), i);
+        }
+        out.writeLong(nextSeq);
+        out.writeInt(allSessions.size());
+        for (Session sn : allSessions) {
+            out.writeLong(sn.id);
+            SnapshotStrings.write(out, sn.name);
+            out.writeLong(sn.leaseMillis);
+            out.writeLong(sn.leaseDeadline);
+            out.writeLong(sn.silentSince);
+            out.writeLong(sn.closedGrace);
+            out.writeBoolean(sn.open);
+        }
+        out.writeInt(barriers.size());
+        for (Barrier b : barriers.values()) {
+            SnapshotStrings.write(out, b.name);
+            out.writeInt(b.parties);
+            out.writeInt(b.named);
+            out.writeLong(b.generation);
+            out.writeLong(b.firstArrivalAt);
+            out.writeLong(b.heldBytes);
+            out.writeInt(b.exchanges);
+            SnapshotStrings.writeAll(out, b.usedNames);
+            out.writeInt(b.lastSuffix.size());
+            for (Map.Entry<String, Integer> e : b.lastSuffix.entrySet()) {
+                SnapshotStrings.write(out, e.getKey());
+                out.writeInt(e.getValue());
+            }
+            out.writeBoolean(b.broken != null);
+            if (b.broken != null) {
+                BreakReason r = b.broken;
+                out.writeLong(r.generation());
+                out.writeByte(r.cause().code());
+                SnapshotStrings.write(out, r.culprit());
+                SnapshotStrings.write(out, r.detail());
+                out.writeInt(r.parties());
+                SnapshotStrings.writeAll(out, r.arrived());
+                SnapshotStrings.writeAll(out, r.notArrived());
+            }
+        }
+        out.writeInt(waiters.size());
+        for (Waiter w : waiters) {
+            out.writeInt(sessionIndex.get(w.session));
+            out.writeLong(w.requestId);
+            SnapshotStrings.write(out, w.barrier.name);
+            out.writeLong(w.timeoutMillis);
+            out.writeLong(w.deadline);
+            out.writeBoolean(w.runsAction);
+            out.writeBoolean(w.exchange);
+            out.writeInt(w.contribution.length);
+            out.write(w.contribution);
+            out.writeLong(w.seq);
+            out.writeByte(w.state.ordinal());
+            out.writeBoolean(w.cancelled);
+            out.writeBoolean(w.party != null);
+            if (w.party != null) {
+                SnapshotStrings.write(out, w.party);
+            }
+            out.writeLong(w.arrivedAt);
+        }
+        for (Session sn : allSessions) {
+            out.writeInt(sn.awaits.size());
+            for (Waiter w : sn.awaits.values()) {
+                out.writeInt(waiterIndex.get(w));
+            }
+            out.writeInt(sn.declared.size());
+            for (Barrier b : sn.declared) {
+                SnapshotStrings.write(out, b.name);
+            }
+        }
+        for (Barrier b : barriers.values()) {
+            out.writeInt(b.declarers.size());
+            for (Session d : b.declarers) {
+                out.writeInt(sessionIndex.get(d));
+            }
+            out.writeInt(b.arrived.size());
+            for (Waiter w : b.arrived) {
+                out.writeInt(waiterIndex.get(w));
+            }
+            out.writeInt(b.queued.size());
+            for (Waiter w : b.queued) {
+                out.writeInt(waiterIndex.get(w));
+            }
+            out.writeInt(b.runner == null ? -1 : waiterIndex.get(b.runner));
+        }
+    }
+
+    /** A core in the state {@link #writeSnapshot} wrote, with {@code limits} (those of the node that loads it). */
+    public static BarrierCore readSnapshot(DataInput in, Limits limits) throws IOException {
+        BarrierCore core = new BarrierCore(limits);
+        core.nextSeq = in.readLong();
+        Session[] ss = new Session[in.readInt()];
+        for (int i = 0; i < ss.length; i++) {
+            Session sn = new Session(in.readLong(), SnapshotStrings.read(in), in.readLong());
+            sn.leaseDeadline = in.readLong();
+            sn.silentSince = in.readLong();
+            sn.closedGrace = in.readLong();
+            sn.open = in.readBoolean();
+            ss[i] = sn;
+            if (sn.open) {
+                core.sessions.put(sn.id, sn);
+                if (sn.leaseDeadline != NO_DEADLINE) {
+                    core.leases.add(sn);
+                }
+            }
+        }
+        Barrier[] bs = new Barrier[in.readInt()];
+        for (int i = 0; i < bs.length; i++) {
+            Barrier b = new Barrier(SnapshotStrings.read(in), in.readInt());
+            b.named = in.readInt();
+            b.generation = in.readLong();
+            b.firstArrivalAt = in.readLong();
+            b.heldBytes = in.readLong();
+            b.exchanges = in.readInt();
+            b.usedNames.addAll(SnapshotStrings.readAll(in));
+            for (int n = in.readInt(); n > 0; n--) {
+                b.lastSuffix.put(SnapshotStrings.read(in), in.readInt());
+            }
+            if (in.readBoolean()) {
+                b.broken = new BreakReason(b.name, in.readLong(), BreakCause.fromCode(in.readUnsignedByte()),
+                        SnapshotStrings.read(in), SnapshotStrings.read(in), in.readInt(), SnapshotStrings.readAll(in), SnapshotStrings.readAll(in));
+            }
+            bs[i] = b;
+            core.barriers.put(b.name, b);
+        }
+        Waiter[] ws = new Waiter[in.readInt()];
+        for (int i = 0; i < ws.length; i++) {
+            Session sn = ss[in.readInt()];
+            long requestId = in.readLong();
+            Barrier b = core.barriers.get(SnapshotStrings.read(in));
+            long timeout = in.readLong();
+            long deadline = in.readLong();
+            boolean runsAction = in.readBoolean();
+            boolean exchange = in.readBoolean();
+            byte[] contribution = new byte[in.readInt()];
+            in.readFully(contribution);
+            Waiter w = new Waiter(sn, requestId, b, timeout, deadline, runsAction, exchange, contribution,
+                    in.readLong());
+            w.state = WaiterState.values()[in.readUnsignedByte()];
+            w.cancelled = in.readBoolean();
+            w.party = in.readBoolean() ? SnapshotStrings.read(in) : null;
+            w.arrivedAt = in.readLong();
+            ws[i] = w;
+        }
+        for (Session sn : ss) {
+            for (int n = in.readInt(); n > 0; n--) {
+                Waiter w = ws[in.readInt()];
+                sn.awaits.put(w.requestId, w);
+            }
+            for (int n = in.readInt(); n > 0; n--) {
+                sn.declared.add(core.barriers.get(SnapshotStrings.read(in)));
+            }
+        }
+        for (Barrier b : bs) {
+            for (int n = in.readInt(); n > 0; n--) {
+                b.declarers.add(ss[in.readInt()]);
+            }
+            for (int n = in.readInt(); n > 0; n--) {
+                b.arrived.add(ws[in.readInt()]);
+            }
+            for (int n = in.readInt(); n > 0; n--) {
+                b.queued.add(ws[in.readInt()]);
+            }
+            int runner = in.readInt();
+            b.runner = runner < 0 ? null : ws[runner];
+            if (b.runner == null) {
+                for (Waiter w : b.arrived) { // as join() keeps them: the deadlines of an untripped generation
+                    if (w.deadline != NO_DEADLINE) {
+                        core.deadlines.add(w);
+                    }
+                }
+            }
+        }
+        return core;
+    }
+
+    private static void index(Waiter w, List<Waiter> all, Map<Waiter, Integer> index) {
+        if (index.putIfAbsent(w, all.size()) == null) {
+            all.add(w);
+        }
     }
 
     // ---- state ---------------------------------------------------------------------------------------------------

@@ -1,8 +1,12 @@
 package io.lockstep.coordinator.core;
 
 import io.lockstep.protocol.Message;
+import io.lockstep.protocol.MessageCodec;
 import io.lockstep.protocol.ReleaseFrames;
 
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -89,7 +93,11 @@ public final class CoordinatorState {
      *                       "session N" (where it can, it says when the coordinator started)
      */
     public CoordinatorState(BarrierCore.Limits limits, String unknownSession) {
-        this.core = new BarrierCore(limits);
+        this(new BarrierCore(limits), unknownSession);
+    }
+
+    private CoordinatorState(BarrierCore core, String unknownSession) {
+        this.core = core;
         this.unknownSession = unknownSession;
     }
 
@@ -168,6 +176,62 @@ public final class CoordinatorState {
     /** A snapshot of one barrier, or null. */
     public BarrierView view(String name, long nowMillis) {
         return core.view(name, Math.max(now, nowMillis));
+    }
+
+    // ---- snapshots -----------------------------------------------------------------------------------------------
+
+    /** Writes the whole state; {@link #readSnapshot} makes one that goes on exactly as this one would. */
+    public void writeSnapshot(DataOutput out) throws IOException {
+        out.writeLong(now);
+        out.writeInt(accounts.size());
+        for (Map.Entry<Long, Account> e : accounts.entrySet()) {
+            Account a = e.getValue();
+            out.writeLong(e.getKey());
+            SnapshotStrings.write(out, a.clientName);
+            out.writeInt(a.leaseMillis);
+            out.writeLong(a.received);
+            out.writeLong(a.produced);
+            out.writeInt(a.outbox.size());
+            for (Message m : a.outbox) {
+                byte[] body = MessageCodec.toBytes(m);
+                out.writeInt(body.length);
+                out.write(body);
+            }
+        }
+        out.writeInt(ended.size());
+        for (Map.Entry<Long, String> e : ended.entrySet()) {
+            out.writeLong(e.getKey());
+            SnapshotStrings.write(out, e.getValue());
+        }
+        core.writeSnapshot(out);
+    }
+
+    /** The state {@link #writeSnapshot} wrote, with this node's limits and words for unknown sessions. */
+    public static CoordinatorState readSnapshot(DataInput in, BarrierCore.Limits limits, String unknownSession)
+            throws IOException {
+        long now = in.readLong();
+        Map<Long, Account> accounts = new HashMap<>();
+        for (int n = in.readInt(); n > 0; n--) {
+            long id = in.readLong();
+            Account a = new Account(SnapshotStrings.read(in), in.readInt());
+            a.received = in.readLong();
+            a.produced = in.readLong();
+            for (int k = in.readInt(); k > 0; k--) {
+                byte[] body = new byte[in.readInt()];
+                in.readFully(body);
+                a.outbox.add(MessageCodec.fromBytes(body));
+            }
+            accounts.put(id, a);
+        }
+        Map<Long, String> ended = new LinkedHashMap<>();
+        for (int n = in.readInt(); n > 0; n--) {
+            ended.put(in.readLong(), SnapshotStrings.read(in));
+        }
+        CoordinatorState state = new CoordinatorState(BarrierCore.readSnapshot(in, limits), unknownSession);
+        state.now = now;
+        state.accounts.putAll(accounts);
+        state.ended.putAll(ended);
+        return state;
     }
 
     // ---- inputs --------------------------------------------------------------------------------------------------

@@ -51,7 +51,7 @@ class BarrierCoreModelTest {
         // A generator that never produced some outcome would leave it untested; fail instead.
         for (String kind : List.of("Ok", "Rejected", "Released", "Failed", "RunAction", "Status", "StatusList", "Tripped", "Broken",
                 "SessionExpired", "TIMEOUT", "INTERRUPTED", "ABORT", "RESET", "LOST_PARTY", "ACTION_FAILED",
-                "SHUTDOWN", "exchange", "LIMIT_EXCEEDED", "INVALID_ARGUMENT", "lost before arriving")) {
+                "SHUTDOWN", "exchange", "LIMIT_EXCEEDED", "INVALID_ARGUMENT", "lost before arriving", "snapshot")) {
             assertTrue(seen.getOrDefault(kind, 0) > 0, "no " + kind + " in " + SEEDS + " seeds: " + seen);
         }
     }
@@ -96,6 +96,13 @@ class BarrierCoreModelTest {
                     batch.add(new Command.OpenSession(s, NAMES[rnd.nextInt(NAMES.length)],
                             LEASES[rnd.nextInt(LEASES.length)]));
                 }
+            }
+            if (rnd.nextInt(20) == 0) {
+                // A replica that loads a snapshot must go on exactly as the one that wrote it: from here on the
+                // model is compared with a core restored from the snapshot.
+                core = restored(core, limits);
+                history.addLast("(snapshot written and loaded)");
+                seen.merge("snapshot", 1, Integer::sum);
             }
             for (Command c : batch) {
                 history.addLast("t=" + now + " " + c);
@@ -142,6 +149,20 @@ class BarrierCoreModelTest {
                 }
             }
             assertEquals(model.barriers.size(), core.barrierCount(), "seed " + seed + ": barrier count");
+        }
+    }
+
+    static BarrierCore restored(BarrierCore core, BarrierCore.Limits limits) {
+        try {
+            java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+            core.writeSnapshot(new java.io.DataOutputStream(bytes));
+            java.io.DataInputStream in = new java.io.DataInputStream(
+                    new java.io.ByteArrayInputStream(bytes.toByteArray()));
+            BarrierCore copy = BarrierCore.readSnapshot(in, limits);
+            assertEquals(-1, in.read(), "the snapshot is read to its end");
+            return copy;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
         }
     }
 
