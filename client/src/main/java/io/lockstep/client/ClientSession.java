@@ -1,6 +1,7 @@
 package io.lockstep.client;
 
 import io.lockstep.protocol.Authentication;
+import io.lockstep.protocol.ErrorCode;
 import io.lockstep.protocol.FrameDecoder;
 import io.lockstep.protocol.FrameEncoder;
 import io.lockstep.protocol.Message;
@@ -27,6 +28,7 @@ import java.net.ConnectException;
 import java.net.UnknownHostException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -49,6 +51,8 @@ final class ClientSession {
 
     private static final Logger log = Logging.logger(ClientSession.class);
     private static final long MAX_BACKOFF_MILLIS = 1_000;
+    /** How long a client connecting to a group that has no leader yet waits before it asks its nodes again. */
+    private static final long ELECTION_RETRY_MILLIS = 100;
     /**
      * The coordinator holds each answer until it is acknowledged. An ACK ahead of a request costs a few bytes in
      * the same write, so one goes out with the first request after this many answers ...
@@ -69,8 +73,13 @@ final class ClientSession {
     private enum State { CONNECTING, CONNECTED, CUT, CLOSED }
 
     final EventLoop loop;
-    private final String host;
-    private final int port;
+    /**
+     * The coordinators this client may reach: one, or the nodes of a group (a node that does not lead may name the
+     * one that does, which is then added). The one connected or tried now is {@link #current}. Loop-confined.
+     */
+    private final List<HostAndPort> nodes;
+    private int current;
+    /** Every node, as given: for messages about the session rather than one connection. */
     private final String address;
     private final String clientName;
     private final int requestedLeaseMillis;
@@ -82,6 +91,16 @@ final class ClientSession {
 
     // Loop-confined from here on.
     private State state = State.CONNECTING;
+    /** While connecting the first time: why each node tried failed, the first failure's cause, the deadline. */
+    private final List<String> firstFailures = new ArrayList<>();
+    private Throwable firstCause;
+    private long firstDeadlineNanos;
+    /** A node that does not lead named the one that does: the next attempt goes there. */
+    private boolean redirect;
+    /** Some node answered that it does not lead: a group, electing or elected. */
+    private boolean leaderless;
+    /** The connection now (or last) answered that its node does not lead. */
+    private boolean answeredNotLeader;
     private Channel channel;
     private volatile long sessionId;
     private int leaseMillis;
@@ -107,14 +126,13 @@ final class ClientSession {
     private final byte[] authSecret;
     private final SslContext tls;
 
-    ClientSession(EventLoop loop, String host, int port, String clientName, int requestedLeaseMillis,
+    ClientSession(EventLoop loop, List<HostAndPort> nodes, String clientName, int requestedLeaseMillis,
                   int connectTimeoutMillis, byte[] authSecret, SslContext tls) {
         this.loop = loop;
         this.authSecret = authSecret;
         this.tls = tls;
-        this.host = host;
-        this.port = port;
-        this.address = HostAndPort.format(host, port);
+        this.nodes = new ArrayList<>(nodes);
+        this.address = String.join(",", nodes.stream().map(HostAndPort::toString).toList());
         this.clientName = clientName;
         this.requestedLeaseMillis = requestedLeaseMillis;
         this.connectTimeoutMillis = connectTimeoutMillis;
@@ -122,6 +140,16 @@ final class ClientSession {
 
     String address() {
         return address;
+    }
+
+    /** The node connected or tried now. */
+    private HostAndPort node() {
+        return nodes.get(current);
+    }
+
+    /** Tries the next node next time (after a failure, a cut, or a node that does not lead and names none). */
+    private void nextNode() {
+        current = (current + 1) % nodes.size();
     }
 
     long sessionId() {
@@ -149,7 +177,10 @@ final class ClientSession {
 
     /** Opens the first connection; the future completes with the first WELCOME or fails with a clear message. */
     CompletableFuture<Message.Welcome> start() {
-        loop.execute(() -> connect(true));
+        loop.execute(() -> {
+            firstDeadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(connectTimeoutMillis);
+            connect(true);
+        });
         return firstWelcome;
     }
 
@@ -168,7 +199,7 @@ final class ClientSession {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         if (tls != null) {
-                            SslHandler ssl = tls.newHandler(ch.alloc(), host, port);
+                            SslHandler ssl = tls.newHandler(ch.alloc(), node().host(), node().port());
                             SSLParameters params = ssl.engine().getSSLParameters();
                             params.setEndpointIdentificationAlgorithm("HTTPS"); // the certificate must name the host
                             ssl.engine().setSSLParameters(params);
@@ -182,15 +213,16 @@ final class ClientSession {
                                 .addLast("session", new Handler());
                     }
                 });
-        ChannelFuture cf = b.connect(host, port);
+        HostAndPort node = node();
+        ChannelFuture cf = b.connect(node.host(), node.port());
         cf.addListener(f -> {
             if (!f.isSuccess()) {
-                String why = "cannot connect to coordinator at " + address + ": " + describe(f.cause());
+                String why = "cannot connect to coordinator at " + node + ": " + describe(f.cause(), node);
                 if (first) {
-                    state = State.CLOSED;
-                    firstWelcome.completeExceptionally(new java.io.IOException(why, f.cause()));
+                    firstFailed(why, f.cause());
                 } else {
                     log.debug("{}", why);
+                    nextNode();
                     scheduleReconnect();
                 }
                 return;
@@ -201,27 +233,83 @@ final class ClientSession {
                 return;
             }
             channel = ch;
+            answeredNotLeader = false;
             ch.writeAndFlush(new Message.Hello(Protocol.MAGIC, Protocol.VERSION, clientName, requestedLeaseMillis,
                     first || !resumable ? 0 : sessionId, first || !resumable ? 0 : received));
             // A coordinator that accepts but never answers is as bad as none.
             loop.schedule(() -> {
                 if (channel == ch && state != State.CONNECTED && ch.isActive()) {
-                    log.debug("no WELCOME from {} within {} ms", address, attemptMillis);
+                    log.debug("no WELCOME from {} within {} ms", node, attemptMillis);
                     ch.close();
                 }
             }, attemptMillis, TimeUnit.MILLISECONDS);
         });
     }
 
-    private String describe(Throwable c) {
+    private String describe(Throwable c, HostAndPort node) {
         if (c == null || c instanceof ConnectTimeoutException) {
             return "no answer within " + connectTimeoutMillis + " ms";
         } else if (c instanceof ConnectException) {
             return "connection refused";
         } else if (c instanceof UnknownHostException) {
-            return "unknown host '" + host + "'";
+            return "unknown host '" + node.host() + "'";
         }
         return c.getMessage();
+    }
+
+    /**
+     * The first connection failed ({@code why}). With more nodes to try, it tries the next (or the one a node that
+     * does not lead named); a group whose nodes answered that they do not lead is tried again, a little later, until
+     * the connect timeout: it is electing a leader. Otherwise connecting fails, saying why for each node.
+     */
+    private void firstFailed(String why, Throwable cause) {
+        firstFailures.add(why);
+        if (firstFailures.size() == 1) {
+            firstCause = cause;
+        }
+        boolean redirected = redirect;
+        redirect = false;
+        if (!redirected) {
+            nextNode();
+        }
+        boolean untried = firstFailures.size() < nodes.size();
+        if (redirected || untried || (leaderless && System.nanoTime() < firstDeadlineNanos)) {
+            long delay = redirected || untried ? 0 : ELECTION_RETRY_MILLIS;
+            if (!untried && !redirected) {
+                firstFailures.clear();
+            }
+            retry = loop.schedule(() -> connect(true), delay, TimeUnit.MILLISECONDS);
+            return;
+        }
+        state = State.CLOSED;
+        String all = firstFailures.size() == 1 ? firstFailures.get(0) : "cannot connect to any coordinator of "
+                + address + ": " + String.join("; ", firstFailures);
+        firstWelcome.completeExceptionally(new java.io.IOException(all, firstCause));
+    }
+
+    /**
+     * A node said it does not lead its group ({@code hint}: the leader's address, or empty). The next attempt goes
+     * to the leader it named (a node this client was not given is added), else to the next node, at once.
+     */
+    private void notLeader(String hint) {
+        leaderless = true;
+        answeredNotLeader = true;
+        if (hint.isEmpty()) {
+            return;
+        }
+        try {
+            HostAndPort leader = HostAndPort.parse(hint, Protocol.DEFAULT_PORT);
+            int i = nodes.indexOf(leader);
+            if (i < 0) {
+                nodes.add(leader);
+                i = nodes.size() - 1;
+            }
+            current = i;
+            redirect = true;
+            backoffMillis = 0;
+        } catch (IllegalArgumentException e) {
+            log.debug("a node named '{}' as its leader, which is no address: {}", hint, e.getMessage());
+        }
     }
 
     private void onWelcome(Channel ch, Message.Welcome w) {
@@ -305,12 +393,20 @@ final class ClientSession {
             return;
         }
         if (state == State.CONNECTING && sessionId == 0) {
-            state = State.CLOSED;
-            String why = closedReason != null ? closedReason : "coordinator " + address + " closed the connection "
-                    + "during the handshake" + (tls == null ? " (does it require TLS?)" : "");
-            firstWelcome.completeExceptionally(new java.io.IOException(why));
+            if (closedReason != null) { // refused for a reason that another try would not change
+                state = State.CLOSED;
+                firstWelcome.completeExceptionally(new java.io.IOException(closedReason));
+                return;
+            }
+            firstFailed(answeredNotLeader ? "coordinator " + node() + " does not lead its group, and no leader is "
+                    + "known yet" : "coordinator " + node() + " closed the connection during the handshake"
+                    + (tls == null ? " (does it require TLS?)" : ""), null);
             return;
         }
+        if (!redirect) {
+            nextNode(); // the node may be down: a group's next one may lead now
+        }
+        redirect = false;
         state = State.CUT;
         log.info("connection to coordinator {} lost; reconnecting (session {}, lease {} ms)", address, sessionId,
                 leaseMillis);
@@ -496,7 +592,12 @@ final class ClientSession {
             return;
         }
         // Connection-level: the coordinator is closing this connection and says why.
-        String why = "coordinator " + address + " closed the connection: " + e.message() + " (" + e.code() + ")";
+        if (e.code() == ErrorCode.NOT_LEADER) {
+            log.debug("coordinator {} does not lead its group; the leader is '{}'", node(), e.message());
+            notLeader(e.message());
+            return;
+        }
+        String why = "coordinator " + node() + " closed the connection: " + e.message() + " (" + e.code() + ")";
         log.info("{}", why);
         if (sessionId == 0) {
             closedReason = why;

@@ -48,6 +48,28 @@ record HostAndPort(String host, int port) {
         return new HostAndPort(host, p);
     }
 
+    /**
+     * Every address of {@code s}: one, or a comma-separated list (the nodes of a group, in the order to try them).
+     */
+    static java.util.List<HostAndPort> parseAll(String s, int defaultPort) {
+        if (s == null || s.isBlank()) {
+            throw new IllegalArgumentException("coordinator address is empty; expected host:port");
+        }
+        java.util.List<HostAndPort> all = new java.util.ArrayList<>();
+        for (String one : s.split(",")) {
+            HostAndPort a = parse(one, defaultPort);
+            if (!all.contains(a)) {
+                all.add(a);
+            }
+        }
+        return all;
+    }
+
+    @Override
+    public String toString() {
+        return format(host, port);
+    }
+
     static String format(String host, int port) {
         return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
     }

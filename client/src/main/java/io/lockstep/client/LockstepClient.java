@@ -260,8 +260,7 @@ public final class LockstepClient implements AutoCloseable {
 
     /** Options for a {@link LockstepClient}; {@link #connect()} makes one. */
     public static final class Builder {
-        private String host = "localhost";
-        private int port = Protocol.DEFAULT_PORT;
+        private List<HostAndPort> nodes = List.of(new HostAndPort("localhost", Protocol.DEFAULT_PORT));
         private String clientName;
         private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
         private Duration requestTimeout = DEFAULT_REQUEST_TIMEOUT;
@@ -335,11 +334,13 @@ public final class LockstepClient implements AutoCloseable {
             }
         }
 
-        /** {@code host:port}, {@code host} (port 7777) or {@code [ipv6]:port}. */
+        /**
+         * {@code host:port}, {@code host} (port 7777) or {@code [ipv6]:port}; for a replicated group, its nodes
+         * separated by commas ({@code h1:7777,h2:7777,h3:7777}): the client finds the leader (a node that does not
+         * lead names the one that does) and, if the leader dies, resumes its session on the next one.
+         */
         public Builder address(String hostAndPort) {
-            HostAndPort hp = HostAndPort.parse(hostAndPort, Protocol.DEFAULT_PORT);
-            this.host = hp.host();
-            this.port = hp.port();
+            this.nodes = HostAndPort.parseAll(hostAndPort, Protocol.DEFAULT_PORT);
             return this;
         }
 
@@ -406,7 +407,7 @@ public final class LockstepClient implements AutoCloseable {
                 SharedEventLoop.release();
                 throw e;
             }
-            ClientSession session = new ClientSession(group.next(), host, port, name, lease, timeout, authSecret, ssl);
+            ClientSession session = new ClientSession(group.next(), nodes, name, lease, timeout, authSecret, ssl);
             try {
                 session.start().get(2L * timeout + 1000, TimeUnit.MILLISECONDS);
                 LockstepClient client = new LockstepClient(session, name, requestTimeout);

@@ -1,6 +1,8 @@
 package io.lockstep.coordinator;
 
 import io.lockstep.coordinator.core.BarrierCore;
+import io.lockstep.coordinator.group.Group;
+import io.lockstep.coordinator.group.GroupConfig;
 import io.lockstep.coordinator.server.CoordinatorServer;
 import io.lockstep.coordinator.server.ServerConfig;
 import io.lockstep.coordinator.server.SessionPolicy;
@@ -143,6 +145,26 @@ public final class Main implements Callable<Integer> {
             description = "Time a new connection has to complete its handshake (default: ${DEFAULT-VALUE}).")
     Duration handshakeTimeout;
 
+    @Option(names = "--node-id", paramLabel = "ID",
+            description = "This node's id in its group, one of --peers (a group only).")
+    String nodeId;
+
+    @Option(names = "--peers", paramLabel = "ID=HOST:PORT,...",
+            description = "Run as one node of a replicated group: every member's id and the host:port of its Raft "
+                    + "traffic, as n1=host1:7790,n2=host2:7790,n3=host3:7790 (3 or 5 nodes; the same on every node). "
+                    + "Clients are told to reach the leader at its host here and its --port. Without it: a single "
+                    + "coordinator.")
+    String peers;
+
+    @Option(names = "--data-dir", paramLabel = "DIR",
+            description = "Where this node of a group keeps its Raft log and snapshots.")
+    Path dataDir;
+
+    @Option(names = "--raft-log", paramLabel = "disk|memory", defaultValue = "disk",
+            description = "disk (default): an arrival is acknowledged once a majority has it on disk; memory: once a "
+                    + "majority holds it in memory (faster; losing a majority at once loses it).")
+    String raftLog;
+
     @Option(names = "--io-threads", paramLabel = "N", defaultValue = "" + ServerConfig.DEFAULT_IO_THREADS,
             description = "Event-loop threads (default: ${DEFAULT-VALUE}).")
     int ioThreads;
@@ -242,6 +264,23 @@ public final class Main implements Callable<Integer> {
         return c;
     }
 
+    /** The group this node is one of, or null for a single coordinator; IllegalArgumentException says what is wrong. */
+    GroupConfig groupConfig() {
+        if (peers == null) {
+            if (nodeId != null || dataDir != null) {
+                throw new IllegalArgumentException("--node-id and --data-dir are for a node of a group: give --peers too");
+            }
+            return null;
+        }
+        if (nodeId == null) {
+            throw new IllegalArgumentException("a node of a group needs --node-id, one of the ids in --peers");
+        }
+        if (!raftLog.equals("disk") && !raftLog.equals("memory")) {
+            throw new IllegalArgumentException("--raft-log must be disk or memory, was '" + raftLog + "'");
+        }
+        return new GroupConfig(nodeId, GroupConfig.parsePeers(peers), dataDir, raftLog.equals("memory"));
+    }
+
     private static int millis(Duration d, String option) {
         if (d.toMillis() > Integer.MAX_VALUE) {
             throw new IllegalArgumentException(option + " is at most " + Integer.MAX_VALUE + " ms, was " + d);
@@ -266,7 +305,14 @@ public final class Main implements Callable<Integer> {
             System.err.println("lockstep-coordinator: cannot read " + e.getMessage());
             return 2;
         }
-        CoordinatorServer server = new CoordinatorServer(config);
+        GroupConfig group;
+        try {
+            group = groupConfig();
+        } catch (IllegalArgumentException e) {
+            System.err.println("lockstep-coordinator: " + e.getMessage());
+            return 2;
+        }
+        CoordinatorServer server = group == null ? new CoordinatorServer(config) : Group.node(config, group);
         try {
             server.start();
         } catch (Exception e) {

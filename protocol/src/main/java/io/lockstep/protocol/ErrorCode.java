@@ -33,6 +33,11 @@ public enum ErrorCode {
     TOO_MANY_CONNECTIONS(13, true),
     /** The connection does not read what it is sent, and the coordinator will not hold more for it. */
     SLOW_CONSUMER(14, true),
+    /**
+     * This node of a coordinator group does not lead it and serves no sessions; the message is the leader's client
+     * address ({@code host:port}), or empty while none is known.
+     */
+    NOT_LEADER(15, true),
 
     /** A request argument out of range: empty or over-long name, parties below 1, a bad timeout. */
     INVALID_ARGUMENT(100, false),

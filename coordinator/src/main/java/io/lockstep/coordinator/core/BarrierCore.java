@@ -133,6 +133,17 @@ public final class BarrierCore {
         return sessions.containsKey(session);
     }
 
+    /** The open sessions with no lease running (whose connection has not been reported cut), by id. */
+    public List<Long> connectedSessions() {
+        List<Long> ids = new ArrayList<>();
+        for (Session s : sessions.values()) {
+            if (s.leaseDeadline == NO_DEADLINE) {
+                ids.add(s.id);
+            }
+        }
+        return ids;
+    }
+
     /** Number of barriers held. */
     public int barrierCount() {
         return barriers.size();

@@ -87,6 +87,8 @@ public final class CoordinatorState {
     private final Consumer<Effect> dispatcher = this::dispatch;
     private Outputs out;
     private long now;
+    /** In a group, the last leader that said so; null on a single node or before any. */
+    private Input.Leader leader;
 
     /**
      * @param unknownSession how a resume of a session this state never held is explained to the client, after
@@ -125,12 +127,24 @@ public final class CoordinatorState {
                 close(c.session(), c.why(), c.cannotCome());
             } else if (input instanceof Input.Shutdown s) {
                 core.apply(new Command.Shutdown(s.why()), now, dispatcher);
+            } else if (input instanceof Input.Leader l) {
+                leader = l;
             } else {
                 throw new AssertionError("unhandled input " + input);
             }
         } finally {
             out = null;
         }
+    }
+
+    /** The group's leader as last announced through the log, or null. */
+    public Input.Leader leader() {
+        return leader;
+    }
+
+    /** Sessions open and connected somewhere (no lease running): all of them, after their leader died. */
+    public List<Long> connectedSessions() {
+        return core.connectedSessions();
     }
 
     /** The time applied so far. */
@@ -183,6 +197,11 @@ public final class CoordinatorState {
     /** Writes the whole state; {@link #readSnapshot} makes one that goes on exactly as this one would. */
     public void writeSnapshot(DataOutput out) throws IOException {
         out.writeLong(now);
+        out.writeBoolean(leader != null);
+        if (leader != null) {
+            SnapshotStrings.write(out, leader.node());
+            SnapshotStrings.write(out, leader.clientAddress());
+        }
         out.writeInt(accounts.size());
         for (Map.Entry<Long, Account> e : accounts.entrySet()) {
             Account a = e.getValue();
@@ -210,6 +229,8 @@ public final class CoordinatorState {
     public static CoordinatorState readSnapshot(DataInput in, BarrierCore.Limits limits, String unknownSession)
             throws IOException {
         long now = in.readLong();
+        Input.Leader leader = in.readBoolean() ? new Input.Leader(SnapshotStrings.read(in), SnapshotStrings.read(in))
+                : null;
         Map<Long, Account> accounts = new HashMap<>();
         for (int n = in.readInt(); n > 0; n--) {
             long id = in.readLong();
@@ -229,6 +250,7 @@ public final class CoordinatorState {
         }
         CoordinatorState state = new CoordinatorState(BarrierCore.readSnapshot(in, limits), unknownSession);
         state.now = now;
+        state.leader = leader;
         state.accounts.putAll(accounts);
         state.ended.putAll(ended);
         return state;

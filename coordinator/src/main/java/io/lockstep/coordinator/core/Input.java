@@ -47,4 +47,11 @@ public sealed interface Input {
     /** The coordinator stops: every waiter is broken with {@code why}. */
     record Shutdown(String why) implements Input {
     }
+
+    /**
+     * In a group: {@code node} leads it now, and serves clients at {@code clientAddress} — what the other nodes tell
+     * a client that reaches them.
+     */
+    record Leader(String node, String clientAddress) implements Input {
+    }
 }

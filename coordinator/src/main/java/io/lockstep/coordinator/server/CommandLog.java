@@ -10,7 +10,7 @@ import io.lockstep.coordinator.core.Input;
  *
  * <p>Called on the driver's executor only.
  */
-interface CommandLog {
+public interface CommandLog {
 
     /**
      * Puts {@code input} in the log; it is applied through {@link CoreDriver#applied} on the driver's executor.
@@ -20,6 +20,24 @@ interface CommandLog {
 
     /** Whether inputs submitted here are applied (this node leads its group, or is alone). */
     boolean accepting();
+
+    /** True for a node of a group: its stopping is one node leaving, not the service stopping. */
+    default boolean isGroup() {
+        return false;
+    }
+
+    /** In a group, the node that leads it as far as this node knows; null if none or alone. */
+    default String leaderNode() {
+        return null;
+    }
+
+    /** Starts what the log needs, once the node serves clients on {@code clientPort}. */
+    default void start(int clientPort) throws java.io.IOException {
+    }
+
+    /** Stops it, after the node stopped serving clients. */
+    default void stop() {
+    }
 
     /** A single coordinator: every input is applied at once, on the caller's thread, at the node's clock. */
     final class Local implements CommandLog {

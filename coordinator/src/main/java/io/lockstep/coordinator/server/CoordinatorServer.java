@@ -15,6 +15,8 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
+import java.util.function.LongSupplier;
 
 /**
  * The coordinator's network server: binds the port, wires the pipeline to the {@link CoreDriver}, and stops
@@ -27,6 +29,8 @@ public final class CoordinatorServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(CoordinatorServer.class);
 
     private final ServerConfig config;
+    private final Function<CoreDriver, CommandLog> commands;
+    private final LongSupplier clockMillis;
     private final AtomicBoolean stopped = new AtomicBoolean();
     private EventLoopGroup group;
     private Channel serverChannel;
@@ -34,18 +38,33 @@ public final class CoordinatorServer implements AutoCloseable {
     private CoreDriver driver;
     private CoordinatorInitializer initializer;
 
+    /** A single coordinator: every input applied at once, on a monotonic clock. */
     public CoordinatorServer(ServerConfig config) {
+        this(config, CommandLog.Local::new, monotonicMillis());
+    }
+
+    /**
+     * A coordinator whose inputs go through the log {@code commands} makes, timed by {@code clockMillis} (a group's
+     * nodes share time through their leaders' stamps, so they read wall clocks).
+     */
+    public CoordinatorServer(ServerConfig config, Function<CoreDriver, CommandLog> commands, LongSupplier clockMillis) {
         this.config = config;
+        this.commands = commands;
+        this.clockMillis = clockMillis;
+    }
+
+    private static LongSupplier monotonicMillis() {
+        long origin = System.nanoTime();
+        return () -> (System.nanoTime() - origin) / 1_000_000;
     }
 
     /** Binds and starts serving. Returns the bound address (the real port when the config asks for 0). */
     public InetSocketAddress start() throws InterruptedException, SSLException {
         Transport transport = Transport.best();
         group = transport.newGroup(config.ioThreads(), "lockstep-io");
-        long origin = System.nanoTime();
         String name = "lockstep-coordinator@" + ProcessHandle.current().pid();
-        driver = new CoreDriver(group.next(), () -> (System.nanoTime() - origin) / 1_000_000, config.limits(),
-                config.sessions(), config.connections(), name, config.maxFrameBytes(), CommandLog.Local::new);
+        driver = new CoreDriver(group.next(), clockMillis, config.limits(), config.sessions(), config.connections(),
+                name, config.maxFrameBytes(), commands);
         try {
             initializer = new CoordinatorInitializer(driver, config);
         } catch (SSLException | RuntimeException e) {
@@ -97,6 +116,16 @@ public final class CoordinatorServer implements AutoCloseable {
                         + " (--http-port; --no-http turns it off): " + e.getMessage(), e);
             }
             log.info("http endpoints on {}:{} (/health, /metrics, /barriers)", config.bindHost(), httpAddress().getPort());
+        }
+        try {
+            driver.commandLog().start(bound.getPort());
+        } catch (java.io.IOException | RuntimeException e) {
+            serverChannel.close();
+            if (httpChannel != null) {
+                httpChannel.close();
+            }
+            group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+            throw new IllegalStateException("cannot join the group: " + e.getMessage(), e);
         }
         log.info("listening on {}:{} ({} transport{}{})", config.bindHost(), bound.getPort(),
                 transport.name().toLowerCase(), config.tls() != null ? (config.tls().clientCa() != null
@@ -150,6 +179,7 @@ public final class CoordinatorServer implements AutoCloseable {
             if (httpChannel != null) {
                 httpChannel.close().await(2, TimeUnit.SECONDS);
             }
+            driver.commandLog().stop();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException e) {

@@ -48,7 +48,10 @@ public final class CoreDriver implements CoordinatorState.Outputs {
     /** Handshakes whose connection closed before the handshake was applied, remembered at most. */
     private static final int ABANDONED_REMEMBERED = 10_000;
 
-    private final CoordinatorState state;
+    private final BarrierCore.Limits limits;
+    private final String unknownSession;
+    /** Replaced as a whole when a snapshot is loaded. */
+    private CoordinatorState state;
     private final EventExecutor executor;
     private final LongSupplier clockMillis;
     private final SessionPolicy policy;
@@ -94,8 +97,10 @@ public final class CoreDriver implements CoordinatorState.Outputs {
     public CoreDriver(EventExecutor executor, LongSupplier clockMillis, BarrierCore.Limits limits,
                       SessionPolicy policy, ServerConfig.ConnectionLimits connectionLimits, String coordinatorName,
                       int maxFrameBytes, Function<CoreDriver, CommandLog> commands) {
-        this.state = new CoordinatorState(limits, "is unknown to this coordinator, which started at " + Instant.now()
-                + ": it restarted and its state was lost, or the session ended long ago");
+        this.limits = limits;
+        this.unknownSession = "is unknown to this coordinator, which started at " + Instant.now()
+                + ": it restarted and its state was lost, or the session ended long ago";
+        this.state = new CoordinatorState(limits, unknownSession);
         this.connectionLimits = connectionLimits;
         this.executor = executor;
         this.clockMillis = clockMillis;
@@ -129,6 +134,16 @@ public final class CoreDriver implements CoordinatorState.Outputs {
         return clockMillis.getAsLong();
     }
 
+    /** Where this driver's inputs go. */
+    CommandLog commandLog() {
+        return commands;
+    }
+
+    /** The one thread the state lives on. */
+    public EventExecutor executor() {
+        return executor;
+    }
+
     /** A snapshot of one barrier (null if not held), taken on the core's thread. */
     public Future<BarrierView> view(String name) {
         return executor.submit(() -> state.view(name, clockMillis.getAsLong()));
@@ -155,6 +170,11 @@ public final class CoreDriver implements CoordinatorState.Outputs {
             if (shutDown) {
                 link.channel.writeAndFlush(new Message.Error(0, ErrorCode.SHUTTING_DOWN, "coordinator is shutting "
                         + "down")).addListener(ChannelFutureListener.CLOSE);
+                return;
+            }
+            if (!commands.accepting()) {
+                link.channel.writeAndFlush(new Message.Error(0, ErrorCode.NOT_LEADER, leaderHint()))
+                        .addListener(ChannelFutureListener.CLOSE);
                 return;
             }
             long id;
@@ -276,7 +296,9 @@ public final class CoreDriver implements CoordinatorState.Outputs {
             if (shutDown) {
                 return;
             }
-            commands.submit(new Input.Shutdown(why), clockMillis.getAsLong());
+            if (!commands.isGroup()) {
+                commands.submit(new Input.Shutdown(why), clockMillis.getAsLong());
+            } // else one node leaves: the group carries on, and its clients resume on the next leader
             shutDown = true;
             if (timer != null) {
                 timer.cancel(false);
@@ -290,6 +312,69 @@ public final class CoreDriver implements CoordinatorState.Outputs {
             }
             sessions.clear();
         });
+    }
+
+    // ---- a node of a group ---------------------------------------------------------------------------------------
+
+    /** Where a client that reached this node, which does not lead, should go: the leader's address, or "". */
+    private String leaderHint() {
+        Input.Leader l = state.leader();
+        return l != null && l.node().equals(commands.leaderNode()) ? l.clientAddress() : "";
+    }
+
+    /**
+     * This node now leads its group, everything committed before applied: it says so through the log, and every
+     * session the old leader served — whose connections died with it, or went to it — starts its lease now: a cut,
+     * never a client that left. On the executor; inputs submitted after this are ordered after these.
+     */
+    public void tookOver(Input.Leader self) {
+        long now = clockMillis.getAsLong();
+        commands.submit(self, now);
+        for (long session : state.connectedSessions()) {
+            commands.submit(new Input.Cut(session, now, Command.Disconnect.SILENT), now);
+        }
+        metrics.leaderChanges.inc();
+    }
+
+    /** This node no longer leads: its clients must find the one that does. On the executor. */
+    public void leadershipLost() {
+        for (ServerSession s : sessions.values()) {
+            s.link.session = null;
+            s.channel().writeAndFlush(new Message.Error(0, ErrorCode.NOT_LEADER, leaderHint()))
+                    .addListener(ChannelFutureListener.CLOSE);
+        }
+        sessions.clear();
+        for (Link l : handshakes.values()) {
+            l.channel.close();
+        }
+        handshakes.clear();
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
+        }
+        timerAt = BarrierCore.NO_DEADLINE;
+    }
+
+    /** Applies one log entry's inputs, in order, at the time the leader stamped it. On the executor. */
+    public void appliedBatch(List<Input> inputs, long stampMillis) {
+        for (int i = 0; i < inputs.size(); i++) {
+            applied(inputs.get(i), stampMillis);
+        }
+    }
+
+    /** Writes the state; see {@link CoordinatorState#writeSnapshot}. On the executor. */
+    public void writeSnapshot(java.io.DataOutput out) throws java.io.IOException {
+        state.writeSnapshot(out);
+    }
+
+    /** Replaces the state with the one {@code in} holds (a snapshot). Any thread; done when it returns. */
+    public void loadSnapshot(java.io.DataInput in) throws java.io.IOException {
+        CoordinatorState loaded = CoordinatorState.readSnapshot(in, limits, unknownSession);
+        executor.submit(() -> {
+            state = loaded;
+            sessionCount = state.sessionCount();
+            barrierCount = state.barrierCount();
+        }).syncUninterruptibly();
     }
 
     // ---- applying inputs -----------------------------------------------------------------------------------------

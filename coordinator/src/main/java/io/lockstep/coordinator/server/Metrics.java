@@ -10,7 +10,9 @@ import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
+import java.util.function.BooleanSupplier;
 import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 
 /**
  * What the coordinator counts, in Prometheus's model. Counters are updated where things happen (the core's
@@ -26,6 +28,10 @@ public final class Metrics {
     final Counter sessionsLost;
     final Counter framesReceived;
     final Histogram roundSeconds;
+    /** In a group: times this node took over as leader. */
+    public final Counter leaderChanges;
+    /** In a group: inputs per log entry the leader proposed (group commit). */
+    public final Histogram batchSizes;
     /** The data point of {@link #framesReceived} for each client frame type, by type code. */
     private final CounterDataPoint[] framesReceivedByType = new CounterDataPoint[0x80];
 
@@ -56,6 +62,12 @@ public final class Metrics {
                 .classicUpperBounds(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
                         30, 60, 300)
                 .withoutExemplars().register(registry);
+        leaderChanges = Counter.builder().name("lockstep_leader_changes")
+                .help("Times this node of a group took over as its leader").withoutExemplars().register(registry);
+        batchSizes = Histogram.builder().name("lockstep_batch_inputs")
+                .help("Inputs in each log entry this node proposed as leader (what one event-loop turn brought)")
+                .classicOnly().classicUpperBounds(1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096, 16384)
+                .withoutExemplars().register(registry);
         GaugeWithCallback.builder().name("lockstep_sessions").help("Open client sessions (connected or within lease)")
                 .callback(cb -> cb.call(sessions.getAsInt())).register(registry);
         GaugeWithCallback.builder().name("lockstep_barriers").help("Barriers held")
@@ -72,6 +84,21 @@ public final class Metrics {
             }
         }
         framesRejected.labelValues("tls_failed").inc(0);
+    }
+
+    /**
+     * The gauges of a group node: its Raft term, commit and applied index, and whether it leads (1) or follows (0),
+     * read when scraped.
+     */
+    public void group(LongSupplier term, LongSupplier commitIndex, LongSupplier appliedIndex, BooleanSupplier leads) {
+        GaugeWithCallback.builder().name("lockstep_raft_term").help("The Raft term this node is in")
+                .callback(cb -> cb.call(term.getAsLong())).register(registry);
+        GaugeWithCallback.builder().name("lockstep_raft_commit_index").help("The highest log index known committed")
+                .callback(cb -> cb.call(commitIndex.getAsLong())).register(registry);
+        GaugeWithCallback.builder().name("lockstep_raft_applied_index").help("The highest log index applied here")
+                .callback(cb -> cb.call(appliedIndex.getAsLong())).register(registry);
+        GaugeWithCallback.builder().name("lockstep_raft_leader").help("1 while this node leads its group, else 0")
+                .callback(cb -> cb.call(leads.getAsBoolean() ? 1 : 0)).register(registry);
     }
 
     /** Counts a frame a client sent; frames of the coordinator's own types are refused elsewhere, not counted. */

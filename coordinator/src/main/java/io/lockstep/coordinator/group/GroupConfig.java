@@ -1,0 +1,69 @@
+package io.lockstep.coordinator.group;
+
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * This node's place in a coordinator group: its id, every member's address for the group's own (Raft) traffic, and
+ * where it keeps its log and snapshots.
+ *
+ * @param nodeId    this node, one of {@code peers}
+ * @param peers     every member, by id, with the {@code host:port} of its Raft traffic
+ * @param dataDir   the log and snapshots of this node
+ * @param memoryLog keep the log in memory only (faster; an arrival is acknowledged once a majority holds it in
+ *                  memory, so losing a majority at once loses it)
+ */
+public record GroupConfig(String nodeId, Map<String, String> peers, Path dataDir, boolean memoryLog) {
+
+    private static final Pattern ID = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
+    private static final Pattern ADDRESS = Pattern.compile("(\\[[0-9A-Fa-f:.]+]|[^:\\[\\]\\s]+):(\\d{1,5})");
+
+    public GroupConfig {
+        peers = Collections.unmodifiableMap(new LinkedHashMap<>(peers)); // in the order given
+        if (!peers.containsKey(nodeId)) {
+            throw new IllegalArgumentException("--node-id " + nodeId + " is not one of --peers " + peers.keySet());
+        }
+        if (peers.size() < 3) {
+            throw new IllegalArgumentException("a group needs at least 3 nodes, so that one can fail; --peers names "
+                    + peers.size());
+        }
+        if (dataDir == null) {
+            throw new IllegalArgumentException("a node of a group needs --data-dir for its log and snapshots");
+        }
+    }
+
+    /** The members of {@code --peers n1=host1:7790,n2=host2:7790,n3=host3:7790}, in order. */
+    public static Map<String, String> parsePeers(String spec) {
+        Map<String, String> peers = new LinkedHashMap<>();
+        for (String part : spec.split(",")) {
+            String p = part.strip();
+            int eq = p.indexOf('=');
+            String id = eq < 0 ? "" : p.substring(0, eq).strip();
+            String address = eq < 0 ? p : p.substring(eq + 1).strip();
+            if (!ID.matcher(id).matches() || !ADDRESS.matcher(address).matches()
+                    || Integer.parseInt(address.substring(address.lastIndexOf(':') + 1)) > 65535) {
+                throw new IllegalArgumentException("'" + p + "' in --peers is not ID=HOST:PORT (as in "
+                        + "n1=host1:7790,n2=host2:7790,n3=host3:7790)");
+            }
+            if (peers.put(id, address) != null) {
+                throw new IllegalArgumentException("--peers names " + id + " twice");
+            }
+        }
+        return peers;
+    }
+
+    /** The host part of this node's own peer address: where clients of this node are told to connect, too. */
+    public String ownHost() {
+        String a = peers.get(nodeId);
+        return a.substring(0, a.lastIndexOf(':'));
+    }
+
+    /** The port of this node's Raft traffic. */
+    public int ownPort() {
+        String a = peers.get(nodeId);
+        return Integer.parseInt(a.substring(a.lastIndexOf(':') + 1));
+    }
+}

@@ -1,0 +1,162 @@
+package io.lockstep.coordinator.group;
+
+import io.lockstep.coordinator.core.CoordinatorState;
+import io.lockstep.coordinator.server.CoreDriver;
+import org.apache.ratis.io.MD5Hash;
+import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftGroupMemberId;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.server.raftlog.RaftLog;
+import org.apache.ratis.server.storage.FileInfo;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.TransactionContext;
+import org.apache.ratis.statemachine.impl.BaseStateMachine;
+import org.apache.ratis.statemachine.impl.SimpleStateMachineStorage;
+import org.apache.ratis.statemachine.impl.SingleFileSnapshotInfo;
+import org.apache.ratis.util.MD5FileUtil;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.File;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.file.Files;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+
+/**
+ * The coordinator's state as Ratis's state machine: every committed log entry (a batch of inputs) is applied to this
+ * node's {@link CoordinatorState} through its {@link CoreDriver}, on the driver's executor — so the state stays
+ * confined to one thread, and entries are applied in log order. Only the leader holds client connections, so only it
+ * turns what applying produces into frames. Snapshots are the state's own ({@link CoordinatorState#writeSnapshot}).
+ *
+ * <p>Ratis calls it from its own threads; every touch of the state hops onto the driver's executor.
+ */
+final class ReplicaStateMachine extends BaseStateMachine {
+
+    private static final Logger log = LoggerFactory.getLogger(ReplicaStateMachine.class);
+    private static final Message APPLIED = Message.EMPTY;
+
+    private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
+    private final CoreDriver driver;
+    private final ReplicatedLog commands;
+
+    ReplicaStateMachine(CoreDriver driver, ReplicatedLog commands) {
+        this.driver = driver;
+        this.commands = commands;
+    }
+
+    @Override
+    public void initialize(RaftServer server, RaftGroupId groupId, RaftStorage raftStorage) throws IOException {
+        super.initialize(server, groupId, raftStorage);
+        storage.init(raftStorage);
+        load(storage.getLatestSnapshot());
+    }
+
+    @Override
+    public void reinitialize() throws IOException {
+        load(storage.getLatestSnapshot()); // a snapshot the leader installed here
+    }
+
+    @Override
+    public SimpleStateMachineStorage getStateMachineStorage() {
+        return storage;
+    }
+
+    @Override
+    public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
+        LogEntryProto entry = trx.getLogEntry();
+        TermIndex at = TermIndex.valueOf(entry);
+        InputCodec.Batch batch;
+        try {
+            batch = InputCodec.decode(entry.getStateMachineLogEntry().getLogData().newInput());
+        } catch (IOException e) {
+            // Every replica fails alike on the same bytes; skipping keeps them alike. Loud: it is a bug.
+            log.error("log entry {} does not decode; skipped", at, e);
+            driver.executor().execute(() -> updateLastAppliedTermIndex(at));
+            return CompletableFuture.completedFuture(APPLIED);
+        }
+        CompletableFuture<Message> done = new CompletableFuture<>();
+        driver.executor().execute(() -> {
+            try {
+                driver.appliedBatch(batch.inputs(), batch.stampMillis());
+            } finally {
+                updateLastAppliedTermIndex(at);
+                done.complete(APPLIED);
+            }
+        });
+        return done;
+    }
+
+    /** Entries with no inputs (the group's own) advance the applied index in the same order as those with. */
+    @Override
+    public void notifyTermIndexUpdated(long term, long index) {
+        driver.executor().execute(() -> updateLastAppliedTermIndex(term, index));
+    }
+
+    @Override
+    public long takeSnapshot() throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        TermIndex last;
+        try {
+            // The state and its index, taken together on the executor; the file is written here, off it.
+            last = driver.executor().submit(() -> {
+                driver.writeSnapshot(new DataOutputStream(bytes));
+                return getLastAppliedTermIndex();
+            }).get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while taking a snapshot");
+        } catch (ExecutionException e) {
+            throw new IOException("cannot take a snapshot: " + e.getCause(), e.getCause());
+        }
+        if (last == null) {
+            return RaftLog.INVALID_LOG_INDEX;
+        }
+        File file = storage.getSnapshotFile(last.getTerm(), last.getIndex());
+        Files.write(file.toPath(), bytes.toByteArray());
+        MD5Hash md5 = MD5FileUtil.computeAndSaveMd5ForFile(file);
+        storage.updateLatestSnapshot(new SingleFileSnapshotInfo(new FileInfo(file.toPath(), md5), last));
+        log.debug("snapshot at {}: {} bytes", last, bytes.size());
+        return last.getIndex();
+    }
+
+    private void load(SingleFileSnapshotInfo snapshot) throws IOException {
+        if (snapshot == null || !Files.exists(snapshot.getFile().getPath())) {
+            return;
+        }
+        File file = snapshot.getFile().getPath().toFile();
+        if (snapshot.getFile().getFileDigest() != null) {
+            MD5FileUtil.verifySavedMD5(file, snapshot.getFile().getFileDigest());
+        }
+        TermIndex at = SimpleStateMachineStorage.getTermIndexFromSnapshotFile(file);
+        try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file.toPath())))) {
+            driver.loadSnapshot(in);
+        }
+        driver.executor().submit(() -> updateLastAppliedTermIndex(at)).syncUninterruptibly();
+        log.info("loaded the snapshot at {}", at);
+    }
+
+    @Override
+    public void notifyLeaderReady() {
+        commands.leaderReady();
+    }
+
+    @Override
+    public void notifyLeaderChanged(RaftGroupMemberId member, RaftPeerId leader) {
+        commands.leaderChanged(leader);
+    }
+
+    @Override
+    public void notifyNotLeader(java.util.Collection<TransactionContext> pending) {
+        commands.leaderChanged(null);
+    }
+}

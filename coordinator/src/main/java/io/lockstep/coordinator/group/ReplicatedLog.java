@@ -1,0 +1,221 @@
+package io.lockstep.coordinator.group;
+
+import io.lockstep.coordinator.core.Input;
+import io.lockstep.coordinator.server.CommandLog;
+import io.lockstep.coordinator.server.CoreDriver;
+import org.apache.ratis.RaftConfigKeys;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.netty.NettyConfigKeys;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.exceptions.NotLeaderException;
+import org.apache.ratis.rpc.SupportedRpcType;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
+import org.apache.ratis.util.TimeDuration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A node of a coordinator group: the {@link CommandLog} whose inputs go through Apache Ratis (Raft) before anyone
+ * applies them. The leader packs everything its connections said in one event-loop turn into one log entry (group
+ * commit), stamped with its clock; every replica applies committed entries in order through
+ * {@link ReplicaStateMachine}. Only the leader accepts sessions; when it takes over, it announces itself through the
+ * log (so the others can point clients to it) and starts the lease of every session its predecessor served.
+ *
+ * <p>{@link #submit} runs on the driver's executor; the leadership callbacks come from Ratis's threads and hop
+ * onto it.
+ */
+public final class ReplicatedLog implements CommandLog {
+
+    private static final Logger log = LoggerFactory.getLogger(ReplicatedLog.class);
+    /** Every Lockstep group has this id: a node belongs to one group, named by its peers. */
+    private static final RaftGroupId GROUP_ID =
+            RaftGroupId.valueOf(UUID.nameUUIDFromBytes("lockstep-coordinator".getBytes(StandardCharsets.UTF_8)));
+    /** Entries between snapshots: bounds the log (and the replay after a restart). */
+    static final long SNAPSHOT_EVERY_ENTRIES = 20_000;
+
+    private final GroupConfig config;
+    private final String bindHost;
+    private final CoreDriver driver;
+    private final RaftGroup group;
+    private final RaftPeerId self;
+    private final ClientId proposer = ClientId.randomId();
+    private final List<Input> batch = new ArrayList<>();
+    private RaftServer server;
+    private String clientAddress;
+    private long callId;
+    /** True while this node leads and has taken over: written on the executor. */
+    private volatile boolean leading;
+    /** The leader as Ratis last told this node, or null. */
+    private volatile RaftPeerId leader;
+
+    private ReplicatedLog(GroupConfig config, String bindHost, CoreDriver driver) {
+        this.config = config;
+        this.bindHost = bindHost;
+        this.driver = driver;
+        List<RaftPeer> peers = new ArrayList<>();
+        for (Map.Entry<String, String> p : config.peers().entrySet()) {
+            peers.add(RaftPeer.newBuilder().setId(p.getKey()).setAddress(p.getValue()).build());
+        }
+        this.group = RaftGroup.valueOf(GROUP_ID, peers);
+        this.self = RaftPeerId.valueOf(config.nodeId());
+    }
+
+    /** What {@link CoreDriver} takes to make its log: one of the group {@code config} describes. */
+    public static java.util.function.Function<CoreDriver, CommandLog> of(GroupConfig config, String bindHost) {
+        return driver -> new ReplicatedLog(config, bindHost, driver);
+    }
+
+    /**
+     * Starts this node's Raft server; clients are told to reach this node at its peer host and {@code clientPort}.
+     * Returns at once: the group elects a leader by itself.
+     */
+    @Override
+    public void start(int clientPort) throws IOException {
+        this.clientAddress = config.ownHost() + ":" + clientPort;
+        RaftProperties p = new RaftProperties();
+        RaftConfigKeys.Rpc.setType(p, SupportedRpcType.NETTY);
+        NettyConfigKeys.Server.setHost(p, bindHost); // Ratis binds every interface unless told
+        NettyConfigKeys.Server.setPort(p, config.ownPort());
+        RaftServerConfigKeys.setStorageDir(p, Collections.singletonList(config.dataDir().toFile()));
+        RaftServerConfigKeys.Log.setUseMemory(p, config.memoryLog());
+        RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, SNAPSHOT_EVERY_ENTRIES);
+        RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
+        RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+        // A leader that cannot reach a majority steps down quickly, so its clients go and find the new one.
+        RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(p, TimeDuration.valueOf(2, TimeUnit.SECONDS));
+        server = RaftServer.newBuilder()
+                .setServerId(self)
+                .setGroup(group)
+                .setStateMachine(new ReplicaStateMachine(driver, this))
+                .setProperties(p)
+                .setOption(RaftStorage.StartupOption.RECOVER)
+                .build();
+        server.start();
+        RaftServer.Division division = server.getDivision(GROUP_ID);
+        driver.metrics().group(() -> division.getInfo().getCurrentTerm(),
+                () -> division.getRaftLog().getLastCommittedIndex(), () -> division.getInfo().getLastAppliedIndex(),
+                () -> leading);
+        log.info("node {} of group {} started; Raft traffic on {}:{}, log {} in {}", config.nodeId(),
+                config.peers().keySet(), bindHost, config.ownPort(), config.memoryLog() ? "in memory" : "on disk",
+                config.dataDir());
+    }
+
+    /** Stops this node's Raft server; the rest of the group carries on. */
+    @Override
+    public void stop() {
+        leading = false;
+        if (server != null) {
+            try {
+                server.close();
+            } catch (IOException e) {
+                log.warn("the Raft server did not close cleanly: {}", e.toString());
+            }
+        }
+    }
+
+    // ---- the seam ------------------------------------------------------------------------------------------------
+
+    @Override
+    public void submit(Input input, long nowMillis) {
+        batch.add(input);
+        if (batch.size() == 1) {
+            // After what the event loop is doing now (reading every connection that had something): one entry.
+            driver.executor().execute(this::propose);
+        }
+    }
+
+    private void propose() {
+        byte[] entry = InputCodec.encode(System.currentTimeMillis(), batch);
+        int inputs = batch.size();
+        batch.clear();
+        driver.metrics().batchSizes.observe(inputs);
+        RaftClientRequest request = RaftClientRequest.newBuilder()
+                .setClientId(proposer)
+                .setServerId(self)
+                .setGroupId(GROUP_ID)
+                .setCallId(++callId)
+                .setMessage(Message.valueOf(UnsafeByteOperations.unsafeWrap(entry)))
+                .setType(RaftClientRequest.writeRequestType())
+                .build();
+        try {
+            server.submitClientRequestAsync(request).whenComplete(this::proposed);
+        } catch (IOException e) {
+            log.warn("cannot propose {} inputs: {}", inputs, e.toString());
+        }
+    }
+
+    private void proposed(RaftClientReply reply, Throwable failure) {
+        Throwable why = failure != null ? failure : reply.getException();
+        if (why == null) {
+            return;
+        }
+        // Not applied: the clients will resume on the next leader and send again whatever it has not applied.
+        log.debug("a proposal failed: {}", why.toString());
+        if (why instanceof NotLeaderException nle) {
+            leaderChanged(nle.getSuggestedLeader() == null ? null : nle.getSuggestedLeader().getId());
+        }
+    }
+
+    @Override
+    public boolean accepting() {
+        return leading;
+    }
+
+    @Override
+    public boolean isGroup() {
+        return true;
+    }
+
+    @Override
+    public String leaderNode() {
+        RaftPeerId l = leader;
+        return l == null ? null : l.toString();
+    }
+
+    // ---- leadership ----------------------------------------------------------------------------------------------
+
+    /** This node leads, and has applied everything committed before its term: it takes over. */
+    void leaderReady() {
+        driver.executor().execute(() -> {
+            leader = self;
+            driver.tookOver(new Input.Leader(config.nodeId(), clientAddress));
+            leading = true;
+            log.info("node {} leads the group; clients are served at {}", config.nodeId(), clientAddress);
+        });
+    }
+
+    /** Ratis says {@code newLeader} leads now (null: not known, or not this node any more). */
+    void leaderChanged(RaftPeerId newLeader) {
+        leader = newLeader;
+        if (!self.equals(newLeader)) {
+            driver.executor().execute(() -> {
+                if (leading) {
+                    leading = false;
+                    log.info("node {} no longer leads the group (leader: {})", config.nodeId(),
+                            newLeader == null ? "none yet" : newLeader);
+                    driver.leadershipLost();
+                }
+            });
+        }
+    }
+}
