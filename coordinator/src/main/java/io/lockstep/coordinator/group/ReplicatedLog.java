@@ -102,7 +102,7 @@ public final class ReplicatedLog implements CommandLog {
         RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
         // A leader that cannot reach a majority steps down quickly, so its clients go and find the new one.
-        RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(p, TimeDuration.valueOf(2, TimeUnit.SECONDS));
+        RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(p, TimeDuration.valueOf(1, TimeUnit.SECONDS));
         server = RaftServer.newBuilder()
                 .setServerId(self)
                 .setGroup(group)

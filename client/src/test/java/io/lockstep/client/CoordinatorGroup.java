@@ -1,0 +1,175 @@
+package io.lockstep.client;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.LocalTime;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * A coordinator group of separate JVMs on loopback, started from the real jar as an operator would start it: node
+ * {@code i} is {@code n<i+1>}, with fixed ports (so a restarted node comes back where it was) and its own data
+ * directory. Nodes can be killed (SIGKILL) and restarted.
+ */
+final class CoordinatorGroup implements AutoCloseable {
+
+    static final File JAR = new File("../coordinator/target/lockstep-coordinator.jar");
+    /** C1 only and the serial collector: four JVMs or more share two cores here, and start faster so. */
+    private static final List<String> JVM = List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xmx256m");
+    private static final Pattern LEADS = Pattern.compile("^(\\d\\d:\\d\\d:\\d\\d\\.\\d{3}) .*node (n\\d+) "
+            + "(leads the group|no longer leads)");
+
+    private final Path data;
+    private final int[] clientPorts;
+    private final String peers;
+    private final List<String> options;
+    private final Proc[] nodes;
+
+    CoordinatorGroup(int size, String... options) throws Exception {
+        assertTrue(JAR.isFile(), "build the coordinator jar first: " + JAR.getAbsolutePath());
+        this.data = Files.createTempDirectory("lockstep-group-");
+        this.options = List.of(options);
+        int[] ports = freePorts(2 * size);
+        this.clientPorts = new int[size];
+        List<String> p = new ArrayList<>();
+        for (int i = 0; i < size; i++) {
+            clientPorts[i] = ports[i];
+            p.add("n" + (i + 1) + "=127.0.0.1:" + ports[size + i]);
+        }
+        this.peers = String.join(",", p);
+        this.nodes = new Proc[size];
+        startAll();
+    }
+
+    private static int[] freePorts(int n) throws IOException {
+        List<ServerSocket> held = new ArrayList<>();
+        int[] ports = new int[n];
+        try {
+            for (int i = 0; i < n; i++) {
+                ServerSocket s = new ServerSocket(0);
+                held.add(s);
+                ports[i] = s.getLocalPort();
+            }
+        } finally {
+            for (ServerSocket s : held) {
+                s.close();
+            }
+        }
+        return ports;
+    }
+
+    /** Starts (or restarts) node {@code i} and waits until it listens. */
+    void start(int i) throws Exception {
+        launch(i);
+        nodes[i].expect(Pattern.compile("listening on"), 60);
+    }
+
+    /** Starts every node that is not running, all at once, and waits until they listen. */
+    void startAll() throws Exception {
+        for (int i = 0; i < nodes.length; i++) {
+            if (nodes[i] == null || !alive(i)) {
+                launch(i);
+            }
+        }
+        for (Proc p : nodes) {
+            p.expect(Pattern.compile("listening on"), 60);
+        }
+    }
+
+    private void launch(int i) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of(Proc.java()));
+        cmd.addAll(JVM);
+        cmd.addAll(List.of("-jar", JAR.getPath(), "--bind", "127.0.0.1", "--port", "" + clientPorts[i], "--no-http",
+                "--node-id", "n" + (i + 1), "--peers", peers, "--data-dir", data.resolve("n" + (i + 1)).toString()));
+        cmd.addAll(options);
+        nodes[i] = new Proc(cmd);
+    }
+
+    /** SIGKILL of node {@code i}: no goodbye to anyone. */
+    void kill(int i) throws InterruptedException {
+        nodes[i].process.destroyForcibly();
+        assertTrue(nodes[i].process.waitFor(10, TimeUnit.SECONDS));
+    }
+
+    boolean alive(int i) {
+        return nodes[i].process.isAlive();
+    }
+
+    int size() {
+        return nodes.length;
+    }
+
+    /** Every node's client address, as a client takes them. */
+    String addresses() {
+        List<String> a = new ArrayList<>();
+        for (int port : clientPorts) {
+            a.add("127.0.0.1:" + port);
+        }
+        return String.join(",", a);
+    }
+
+    /**
+     * The node that leads now, as the nodes' logs say (the one alive whose last word on it is that it leads, the
+     * latest if several do), waiting up to {@code seconds} for one.
+     */
+    int leader(int seconds) throws Exception {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        while (true) {
+            int best = -1;
+            LocalTime bestAt = null;
+            for (int i = 0; i < nodes.length; i++) {
+                if (!alive(i)) {
+                    continue;
+                }
+                String last = null;
+                LocalTime at = null;
+                for (String line : nodes[i].lines()) {
+                    Matcher m = LEADS.matcher(line);
+                    if (m.find()) {
+                        last = m.group(3);
+                        at = LocalTime.parse(m.group(1));
+                    }
+                }
+                if ("leads the group".equals(last) && (bestAt == null || at.isAfter(bestAt))) {
+                    best = i;
+                    bestAt = at;
+                }
+            }
+            if (best >= 0) {
+                return best;
+            }
+            if (System.nanoTime() > end) {
+                fail("no node of the group leads after " + seconds + " s");
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    /** What node {@code i} logged. */
+    List<String> log(int i) throws IOException {
+        return nodes[i].lines();
+    }
+
+    @Override
+    public void close() throws IOException {
+        for (Proc p : nodes) {
+            if (p != null) {
+                p.process.destroyForcibly();
+            }
+        }
+        try (Stream<Path> files = Files.walk(data)) {
+            files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        }
+    }
+}

@@ -1,0 +1,153 @@
+package io.lockstep.client;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A group of three coordinator JVMs and parties in JVMs of their own, against the real jars: the leader killed while
+ * parties wait, a follower killed and brought back, the whole group restarted from its disk logs. In every case
+ * every party is released exactly once, with a permutation of indices, and nobody sees a broken barrier.
+ */
+class ReplicatedGroupIT {
+
+    private static final Pattern ROUND = Pattern.compile("^round (\\d+) index (\\d+)$");
+    private static final Duration LIMIT = Duration.ofSeconds(60);
+
+    private final List<Proc> parties = new ArrayList<>();
+    private final ExecutorService threads = Executors.newCachedThreadPool();
+
+    @AfterEach
+    void stopParties() {
+        parties.forEach(p -> p.process.destroyForcibly());
+        threads.shutdownNow();
+    }
+
+    private Proc party(CoordinatorGroup group, String name, String barrier, int count) throws Exception {
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        Proc p = new Proc(List.of(Proc.java(), "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-cp", cp,
+                AwaitProcess.class.getName(), group.addresses(), name, barrier, "" + count, "1"));
+        parties.add(p);
+        p.expect(Pattern.compile("^ready$"), 60);
+        return p;
+    }
+
+    private static int waiting(LockstepClient observer, String barrier) {
+        try {
+            return observer.status(barrier).waiting().size();
+        } catch (LockstepException e) {
+            return -1; // not declared yet
+        }
+    }
+
+    /** Every party passes its one round exactly once, exits 0, and the indices are a permutation. */
+    private static void allReleasedOnce(List<Proc> ps) throws Exception {
+        Set<String> indices = new HashSet<>();
+        for (Proc p : ps) {
+            Matcher m = p.expect(ROUND, 60);
+            indices.add(m.group(2));
+            assertTrue(p.process.waitFor(30, TimeUnit.SECONDS));
+            List<String> lines = p.lines();
+            assertEquals(0, p.process.exitValue(), "a party failed: " + lines);
+            assertEquals(1, lines.stream().filter(l -> ROUND.matcher(l).matches()).count(), "once: " + lines);
+            assertTrue(lines.stream().noneMatch(l -> l.startsWith("broken")), "nobody is broken: " + lines);
+        }
+        Set<String> expected = new HashSet<>();
+        for (int i = 0; i < ps.size(); i++) {
+            expected.add("" + i);
+        }
+        assertEquals(expected, indices);
+    }
+
+    @Test
+    void killingTheLeaderWhileThreeOfFourWaitLosesNoArrival() throws Exception {
+        try (CoordinatorGroup group = new CoordinatorGroup(3);
+             LockstepClient observer = LockstepClient.builder().address(group.addresses()).clientName("observer")
+                     .connect()) {
+            List<Proc> ps = new ArrayList<>();
+            for (String n : List.of("p1", "p2", "p3")) {
+                ps.add(party(group, n, "ha", 4));
+            }
+            LiveCoordinator.waitFor(LIMIT, () -> waiting(observer, "ha") == 3);
+            int leader = group.leader(30);
+            long killedAt = System.nanoTime();
+            group.kill(leader);
+            // The group answers again once a new leader has taken over and the parties' sessions resumed on it.
+            LiveCoordinator.waitFor(LIMIT, () -> waiting(observer, "ha") == 3);
+            long tookMillis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - killedAt);
+            int next = group.leader(30);
+            System.out.printf("leader n%d killed with 3 of 4 parties waiting: n%d led and the group answered again "
+                    + "after %d ms%n", leader + 1, next + 1, tookMillis);
+            ps.add(party(group, "p4", "ha", 4));
+            allReleasedOnce(ps);
+        }
+    }
+
+    @Test
+    void aFollowerKilledAndBroughtBackCatchesUpAndCarriesTheGroupWhenTheLeaderDies() throws Exception {
+        try (CoordinatorGroup group = new CoordinatorGroup(3);
+             LockstepClient a = LockstepClient.builder().address(group.addresses()).clientName("a").connect();
+             LockstepClient b = LockstepClient.builder().address(group.addresses()).clientName("b").connect()) {
+            DistributedBarrier ba = a.barrier("rounds", 2);
+            DistributedBarrier bb = b.barrier("rounds", 2);
+            int leader = group.leader(30);
+            int follower = (leader + 1) % 3;
+            group.kill(follower);
+            rounds(ba, bb, 20); // two of three carry on
+            group.start(follower);
+            rounds(ba, bb, 20);
+            group.kill(leader); // from here on, every commit needs the node that was brought back
+            rounds(ba, bb, 20);
+            int next = group.leader(30);
+            assertTrue(next != leader, "a new leader");
+            System.out.printf("follower n%d brought back; after leader n%d died, n%d led%n", follower + 1, leader + 1,
+                    next + 1);
+        }
+    }
+
+    /** {@code count} rounds of two parties on their own threads, each released once with indices {0, 1}. */
+    private void rounds(DistributedBarrier x, DistributedBarrier y, int count) throws Exception {
+        for (int r = 0; r < count; r++) {
+            Future<Integer> fx = threads.submit(() -> x.await(60, TimeUnit.SECONDS));
+            Future<Integer> fy = threads.submit(() -> y.await(60, TimeUnit.SECONDS));
+            assertEquals(Set.of(0, 1), Set.of(fx.get(90, TimeUnit.SECONDS), fy.get(90, TimeUnit.SECONDS)),
+                    "round " + r);
+        }
+    }
+
+    @Test
+    void restartingTheWholeGroupFromItsDiskLogsKeepsBarriersAndSessions() throws Exception {
+        try (CoordinatorGroup group = new CoordinatorGroup(3);
+             LockstepClient observer = LockstepClient.builder().address(group.addresses()).clientName("observer")
+                     .connect()) {
+            List<Proc> ps = new ArrayList<>();
+            ps.add(party(group, "r1", "restart", 3));
+            ps.add(party(group, "r2", "restart", 3));
+            LiveCoordinator.waitFor(LIMIT, () -> waiting(observer, "restart") == 2);
+            for (int i = 0; i < group.size(); i++) {
+                group.kill(i);
+            }
+            long downAt = System.nanoTime();
+            group.startAll(); // within the parties' session lease (10 s): they resume
+            LiveCoordinator.waitFor(LIMIT, () -> waiting(observer, "restart") == 2);
+            System.out.printf("whole group killed and restarted: the waiting parties were back after %d ms%n",
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - downAt));
+            ps.add(party(group, "r3", "restart", 3));
+            allReleasedOnce(ps);
+        }
+    }
+}
