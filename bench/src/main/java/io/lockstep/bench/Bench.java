@@ -69,9 +69,19 @@ public final class Bench implements Callable<Integer> {
                     + "by default enough rounds for 400,000 awaits, and at least R/2 and 5, at most 100,000.")
     Integer warmup;
 
-    @Option(names = "--coordinator", paramLabel = "HOST:PORT",
-            description = "Use this coordinator instead of starting one.")
+    @Option(names = "--coordinator", paramLabel = "HOST:PORT[,...]",
+            description = "Use this coordinator (or the nodes of this group, separated by commas) instead of starting "
+                    + "one.")
     String coordinator;
+
+    @Option(names = "--group", paramLabel = "N", defaultValue = "0",
+            description = "Start a replicated group of N coordinator processes on loopback (3 or 5) instead of a "
+                    + "single coordinator (default: single).")
+    int group;
+
+    @Option(names = "--raft-log", paramLabel = "disk|memory", defaultValue = "disk",
+            description = "With --group: the nodes' Raft log (default: ${DEFAULT-VALUE}, the coordinator's default).")
+    String raftLog;
 
     @Option(names = "--coordinator-jar", paramLabel = "JAR",
             description = "The coordinator jar to start (default: coordinator/target/lockstep-coordinator.jar "
@@ -114,6 +124,8 @@ public final class Bench implements Callable<Integer> {
                 : Math.max(5, Math.min(100_000, Math.max(rounds / 2, (WARMUP_AWAITS + parties - 1) / parties)));
         Path self = Path.of(Bench.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         Process coord = null;
+        List<Process> nodes = new ArrayList<>(); // a started coordinator, or the nodes of a started group
+        Path groupData = null;
         String address = coordinator;
         try {
             if (address == null) {
@@ -121,12 +133,19 @@ public final class Bench implements Callable<Integer> {
                         : self.getParent().resolve("../../coordinator/target/lockstep-coordinator.jar").normalize();
                 List<String> cmd = new ArrayList<>(List.of(java()));
                 cmd.addAll(List.of(coordinatorOpts.trim().split("\\s+")));
-                cmd.addAll(List.of("-jar", jar.toString(), "--port", "0", "--bind", "127.0.0.1",
+                cmd.addAll(List.of("-jar", jar.toString(), "--bind", "127.0.0.1",
                         "--max-connections-per-address", "65536", "--io-threads", "" + coordinatorIoThreads,
-                        "--http-port", "0"));
-                Path log = Files.createTempFile("lockstep-bench-coordinator-", ".log");
-                coord = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
-                address = "127.0.0.1:" + awaitListening(coord, log);
+                        "--no-http"));
+                if (group == 0) {
+                    cmd.addAll(List.of("--port", "0"));
+                    Path log = Files.createTempFile("lockstep-bench-coordinator-", ".log");
+                    coord = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+                    nodes.add(coord);
+                    address = "127.0.0.1:" + awaitListening(coord, log);
+                } else {
+                    groupData = Files.createTempDirectory("lockstep-bench-group-");
+                    address = startGroup(cmd, groupData, nodes);
+                }
             }
             long heapIdle = coord != null ? heapAfterGc(coord) : -1;
 
@@ -165,7 +184,7 @@ public final class Bench implements Callable<Integer> {
                     throw new IOException("a worker failed during the warm-up: " + line);
                 }
             }
-            Duration cpuBefore = coord != null ? cpu(coord) : Duration.ZERO;
+            Duration cpuBefore = cpu(nodes);
             Histogram merged = new Histogram(TimeUnit.MINUTES.toNanos(10), 3);
             long wall = 0;
             long clientCpu = 0;
@@ -181,7 +200,7 @@ public final class Bench implements Callable<Integer> {
                         ByteBuffer.wrap(Base64.getDecoder().decode(parts[2])), 0));
             }
             progress.interrupt();
-            Duration cpuUsed = coord != null ? cpu(coord).minus(cpuBefore) : Duration.ZERO;
+            Duration cpuUsed = cpu(nodes).minus(cpuBefore);
             for (Process p : workers) {
                 p.getOutputStream().write("done\n".getBytes(StandardCharsets.UTF_8));
                 p.getOutputStream().flush();
@@ -191,6 +210,10 @@ public final class Bench implements Callable<Integer> {
             }
             double wallS = wall / 1e9;
             out.println();
+            if (!nodes.isEmpty() && coord == null) {
+                out.printf(Locale.ROOT, "group of %d (%s log): %.2f CPU s for the timed rounds in all nodes (%.0f%% of "
+                        + "one core)%n", group, raftLog, cpuUsed.toNanos() / 1e9, 100 * cpuUsed.toNanos() / 1e9 / wallS);
+            }
             if (coord != null) {
                 out.printf(Locale.ROOT, "coordinator: %.2f CPU s for the timed rounds (%.0f%% of one core); heap after "
                                 + "full GC (live objects) %d KiB idle, %d KiB with %d parties connected "
@@ -211,16 +234,57 @@ public final class Bench implements Callable<Integer> {
                     processes, barriers, rounds, partiesPerConnection > 1 ? " connections=" + parties / partiesPerConnection : "",
                     wallS, rounds / wallS, merged.getValueAtPercentile(50) / 1000,
                     merged.getValueAtPercentile(99) / 1000, merged.getMaxValue() / 1000, clientUsPerRound,
-                    coord == null ? "" : String.format(Locale.ROOT, " coordinator_cpu_us=%.1f",
-                            cpuUsed.toNanos() / 1e3 / rounds));
+                    nodes.isEmpty() ? "" : String.format(Locale.ROOT, " coordinator_cpu_us=%.1f",
+                            cpuUsed.toNanos() / 1e3 / rounds) + (group > 0 ? " group=" + group + " raft_log=" + raftLog
+                            : ""));
             return 0;
         } finally {
-            if (coord != null) {
-                coord.destroy();
-                coord.waitFor(10, TimeUnit.SECONDS);
-                coord.destroyForcibly();
+            for (Process p : nodes) {
+                p.destroy();
+            }
+            for (Process p : nodes) {
+                p.waitFor(10, TimeUnit.SECONDS);
+                p.destroyForcibly();
+            }
+            if (groupData != null) {
+                try (var files = Files.walk(groupData)) {
+                    files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                }
             }
         }
+    }
+
+    /** Starts the nodes of a group with {@code base} (the coordinator's command line); returns their addresses. */
+    private String startGroup(List<String> base, Path data, List<Process> nodes) throws Exception {
+        int[] ports = new int[2 * group];
+        List<java.net.ServerSocket> held = new ArrayList<>();
+        for (int i = 0; i < ports.length; i++) {
+            java.net.ServerSocket s = new java.net.ServerSocket(0);
+            held.add(s);
+            ports[i] = s.getLocalPort();
+        }
+        for (java.net.ServerSocket s : held) {
+            s.close();
+        }
+        List<String> peers = new ArrayList<>();
+        List<String> addresses = new ArrayList<>();
+        for (int i = 0; i < group; i++) {
+            peers.add("n" + (i + 1) + "=127.0.0.1:" + ports[group + i]);
+            addresses.add("127.0.0.1:" + ports[i]);
+        }
+        List<Path> logs = new ArrayList<>();
+        for (int i = 0; i < group; i++) {
+            List<String> cmd = new ArrayList<>(base);
+            cmd.addAll(List.of("--port", "" + ports[i], "--node-id", "n" + (i + 1), "--peers", String.join(",", peers),
+                    "--data-dir", data.resolve("n" + (i + 1)).toString(), "--raft-log", raftLog));
+            Path log = Files.createTempFile("lockstep-bench-node-", ".log");
+            logs.add(log);
+            nodes.add(new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start());
+        }
+        for (int i = 0; i < group; i++) {
+            awaitListening(nodes.get(i), logs.get(i));
+        }
+        return String.join(",", addresses);
     }
 
     private static long sum(AtomicLongArray values) {
@@ -252,8 +316,12 @@ public final class Bench implements Callable<Integer> {
         throw new IOException("the coordinator did not start: " + Files.readString(log));
     }
 
-    private static Duration cpu(Process p) {
-        return p.toHandle().info().totalCpuDuration().orElse(Duration.ZERO);
+    private static Duration cpu(List<Process> ps) {
+        Duration sum = Duration.ZERO;
+        for (Process p : ps) {
+            sum = sum.plus(p.toHandle().info().totalCpuDuration().orElse(Duration.ZERO));
+        }
+        return sum;
     }
 
     /**
