@@ -32,6 +32,7 @@ final class CoordinatorGroup implements AutoCloseable {
 
     private final Path data;
     private final int[] clientPorts;
+    private final int[] httpPorts;
     private final String peers;
     private final List<String> options;
     private final Proc[] nodes;
@@ -40,11 +41,13 @@ final class CoordinatorGroup implements AutoCloseable {
         assertTrue(JAR.isFile(), "build the coordinator jar first: " + JAR.getAbsolutePath());
         this.data = Files.createTempDirectory("lockstep-group-");
         this.options = List.of(options);
-        int[] ports = freePorts(2 * size);
+        int[] ports = freePorts(3 * size);
         this.clientPorts = new int[size];
+        this.httpPorts = new int[size];
         List<String> p = new ArrayList<>();
         for (int i = 0; i < size; i++) {
             clientPorts[i] = ports[i];
+            httpPorts[i] = ports[2 * size + i];
             p.add("n" + (i + 1) + "=127.0.0.1:" + ports[size + i]);
         }
         this.peers = String.join(",", p);
@@ -90,7 +93,8 @@ final class CoordinatorGroup implements AutoCloseable {
     private void launch(int i) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Proc.java()));
         cmd.addAll(JVM);
-        cmd.addAll(List.of("-jar", JAR.getPath(), "--bind", "127.0.0.1", "--port", "" + clientPorts[i], "--no-http",
+        cmd.addAll(List.of("-jar", JAR.getPath(), "--bind", "127.0.0.1", "--port", "" + clientPorts[i],
+                "--http-port", "" + httpPorts[i],
                 "--node-id", "n" + (i + 1), "--peers", peers, "--data-dir", data.resolve("n" + (i + 1)).toString()));
         cmd.addAll(options);
         nodes[i] = new Proc(cmd);
@@ -154,6 +158,20 @@ final class CoordinatorGroup implements AutoCloseable {
             }
             Thread.sleep(20);
         }
+    }
+
+    /** Node {@code i}'s answer to GET {@code path} on its HTTP port. */
+    String http(int i, String path) throws IOException, InterruptedException {
+        java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + httpPorts[i] + path))
+                        .timeout(java.time.Duration.ofSeconds(10)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        return r.body();
+    }
+
+    /** Node {@code i}'s client address. */
+    String address(int i) {
+        return "127.0.0.1:" + clientPorts[i];
     }
 
     /** What node {@code i} logged. */

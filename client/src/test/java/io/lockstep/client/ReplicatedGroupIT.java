@@ -46,6 +46,14 @@ class ReplicatedGroupIT {
         return p;
     }
 
+    private static String http(CoordinatorGroup group, int node, String path) {
+        try {
+            return group.http(node, path);
+        } catch (Exception e) {
+            return e.toString();
+        }
+    }
+
     private static int waiting(LockstepClient observer, String barrier) {
         try {
             return observer.status(barrier).waiting().size();
@@ -92,6 +100,15 @@ class ReplicatedGroupIT {
             int next = group.leader(30);
             System.out.printf("leader n%d killed with 3 of 4 parties waiting: n%d led and the group answered again "
                     + "after %d ms%n", leader + 1, next + 1, tookMillis);
+            // What an operator sees: who leads, and where the others send clients.
+            assertEquals("ok: leader n" + (next + 1) + ", serving clients at " + group.address(next) + "\n",
+                    group.http(next, "/health"));
+            int follower = 3 - leader - next;
+            LiveCoordinator.waitFor(LIMIT, () -> http(group, follower, "/health").equals("ok: follower; the leader is n"
+                    + (next + 1) + ", serving clients at " + group.address(next) + "\n"));
+            String metrics = group.http(next, "/metrics");
+            assertTrue(metrics.contains("lockstep_raft_leader 1.0") && metrics.contains("lockstep_leader_changes_total 1.0")
+                    && metrics.contains("lockstep_raft_term "), metrics);
             ps.add(party(group, "p4", "ha", 4));
             allReleasedOnce(ps);
         }

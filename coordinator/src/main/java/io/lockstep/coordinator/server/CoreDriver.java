@@ -144,6 +144,26 @@ public final class CoreDriver implements CoordinatorState.Outputs {
         return executor;
     }
 
+    /**
+     * What this node is, after "ok" in /health: nothing for a single coordinator; in a group, whether it leads, and
+     * if not, which node does and where its clients go.
+     */
+    public Future<String> role() {
+        return executor.submit(() -> {
+            if (!commands.isGroup()) {
+                return "";
+            }
+            if (commands.accepting()) {
+                Input.Leader self = state.leader();
+                return ": leader" + (self == null ? "" : " " + self.node() + ", serving clients at " + self.clientAddress());
+            }
+            String node = commands.leaderNode();
+            String at = leaderHint();
+            return ": follower; " + (node == null ? "no leader is known yet"
+                    : "the leader is " + node + (at.isEmpty() ? "" : ", serving clients at " + at));
+        });
+    }
+
     /** A snapshot of one barrier (null if not held), taken on the core's thread. */
     public Future<BarrierView> view(String name) {
         return executor.submit(() -> state.view(name, clockMillis.getAsLong()));

@@ -43,8 +43,12 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             respond(ctx, keepAlive, HttpResponseStatus.METHOD_NOT_ALLOWED, "text/plain", "only GET\n");
         } else if (path.equals("/health")) {
             boolean up = driver.isServing();
-            respond(ctx, keepAlive, up ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
-                    "text/plain", up ? "ok\n" : "shutting down\n");
+            if (!up) {
+                respond(ctx, keepAlive, HttpResponseStatus.SERVICE_UNAVAILABLE, "text/plain", "shutting down\n");
+            } else {
+                driver.role().addListener(f -> respond(ctx, keepAlive, HttpResponseStatus.OK, "text/plain",
+                        f.isSuccess() ? "ok" + f.getNow() + "\n" : "ok\n"));
+            }
         } else if (path.equals("/metrics")) {
             ByteArrayOutputStream out = new ByteArrayOutputStream(8192);
             PrometheusTextFormatWriter.create().write(out, metrics.registry.scrape());
