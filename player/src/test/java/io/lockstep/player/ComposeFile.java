@@ -34,10 +34,10 @@ record ComposeFile(Map<String, Service> services) {
     private static final Pattern ENTRYPOINT = Pattern.compile("^ENTRYPOINT\\s+(\\[.*])");
 
     @SuppressWarnings("unchecked")
-    static ComposeFile read(Path root) throws IOException {
+    static ComposeFile read(Path root, String file) throws IOException {
         Map<String, List<String>> entrypoints = entrypoints(root.resolve("Dockerfile"));
         Map<String, Object> yaml = new Yaml(new LoaderOptions())
-                .load(Files.readString(root.resolve("docker-compose.yml"), StandardCharsets.UTF_8));
+                .load(Files.readString(root.resolve(file), StandardCharsets.UTF_8));
         Map<String, Object> declared = (Map<String, Object>) yaml.get("services");
         Map<String, String> targetOfImage = new LinkedHashMap<>();
         declared.values().forEach(v -> {
