@@ -125,7 +125,7 @@ public final class Bench implements Callable<Integer> {
         Path self = Path.of(Bench.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         Process coord = null;
         List<Process> nodes = new ArrayList<>(); // a started coordinator, or the nodes of a started group
-        Path groupData = null;
+        LocalGroup localGroup = null;
         String address = coordinator;
         try {
             if (address == null) {
@@ -134,17 +134,17 @@ public final class Bench implements Callable<Integer> {
                 List<String> cmd = new ArrayList<>(List.of(java()));
                 cmd.addAll(List.of(coordinatorOpts.trim().split("\\s+")));
                 cmd.addAll(List.of("-jar", jar.toString(), "--bind", "127.0.0.1",
-                        "--max-connections-per-address", "65536", "--io-threads", "" + coordinatorIoThreads,
-                        "--no-http"));
+                        "--max-connections-per-address", "65536", "--io-threads", "" + coordinatorIoThreads));
                 if (group == 0) {
-                    cmd.addAll(List.of("--port", "0"));
+                    cmd.addAll(List.of("--port", "0", "--no-http"));
                     Path log = Files.createTempFile("lockstep-bench-coordinator-", ".log");
                     coord = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
                     nodes.add(coord);
                     address = "127.0.0.1:" + awaitListening(coord, log);
                 } else {
-                    groupData = Files.createTempDirectory("lockstep-bench-group-");
-                    address = startGroup(cmd, groupData, nodes);
+                    localGroup = new LocalGroup(cmd, group, raftLog);
+                    nodes.addAll(localGroup.processes());
+                    address = localGroup.addresses();
                 }
             }
             long heapIdle = coord != null ? heapAfterGc(coord) : -1;
@@ -239,52 +239,15 @@ public final class Bench implements Callable<Integer> {
                             : ""));
             return 0;
         } finally {
-            for (Process p : nodes) {
-                p.destroy();
+            if (localGroup != null) {
+                localGroup.close();
             }
-            for (Process p : nodes) {
-                p.waitFor(10, TimeUnit.SECONDS);
-                p.destroyForcibly();
-            }
-            if (groupData != null) {
-                try (var files = Files.walk(groupData)) {
-                    files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-                }
+            if (coord != null) {
+                coord.destroy();
+                coord.waitFor(10, TimeUnit.SECONDS);
+                coord.destroyForcibly();
             }
         }
-    }
-
-    /** Starts the nodes of a group with {@code base} (the coordinator's command line); returns their addresses. */
-    private String startGroup(List<String> base, Path data, List<Process> nodes) throws Exception {
-        int[] ports = new int[2 * group];
-        List<java.net.ServerSocket> held = new ArrayList<>();
-        for (int i = 0; i < ports.length; i++) {
-            java.net.ServerSocket s = new java.net.ServerSocket(0);
-            held.add(s);
-            ports[i] = s.getLocalPort();
-        }
-        for (java.net.ServerSocket s : held) {
-            s.close();
-        }
-        List<String> peers = new ArrayList<>();
-        List<String> addresses = new ArrayList<>();
-        for (int i = 0; i < group; i++) {
-            peers.add("n" + (i + 1) + "=127.0.0.1:" + ports[group + i]);
-            addresses.add("127.0.0.1:" + ports[i]);
-        }
-        List<Path> logs = new ArrayList<>();
-        for (int i = 0; i < group; i++) {
-            List<String> cmd = new ArrayList<>(base);
-            cmd.addAll(List.of("--port", "" + ports[i], "--node-id", "n" + (i + 1), "--peers", String.join(",", peers),
-                    "--data-dir", data.resolve("n" + (i + 1)).toString(), "--raft-log", raftLog));
-            Path log = Files.createTempFile("lockstep-bench-node-", ".log");
-            logs.add(log);
-            nodes.add(new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start());
-        }
-        for (int i = 0; i < group; i++) {
-            awaitListening(nodes.get(i), logs.get(i));
-        }
-        return String.join(",", addresses);
     }
 
     private static long sum(AtomicLongArray values) {

@@ -188,8 +188,10 @@ final class ClientSession {
         if (state == State.CLOSED) {
             return;
         }
-        // A reconnect must not wait long on one attempt: the lease is running.
-        int attemptMillis = first ? connectTimeoutMillis : Math.max(200, Math.min(connectTimeoutMillis, heartbeatMillis * 2));
+        // A reconnect must not wait long on one attempt: the lease is running. Nor must a first connection wait the
+        // whole timeout on one node of a group that is unreachable when the next one may answer.
+        int attemptMillis = first ? Math.max(Math.min(connectTimeoutMillis, 1_000), connectTimeoutMillis / nodes.size())
+                : Math.max(200, Math.min(connectTimeoutMillis, heartbeatMillis * 2));
         Bootstrap b = new Bootstrap()
                 .group(loop)
                 .channel(SharedEventLoop.channelType())

@@ -229,7 +229,7 @@ class ComposeClusterIT {
         }
 
         @Override
-        public void close() throws Exception {
+        public void close() {
             cluster.close();
         }
     }

@@ -59,9 +59,14 @@ class FailureClusterIT {
 
     private ChildProcess party(NetnsCluster net, String host, String coordinator, String barrier, int parties,
                                int rounds, String... mode) throws Exception {
+        return party(net, host, coordinator, barrier, parties, rounds, LEASE_MS, mode);
+    }
+
+    private ChildProcess party(NetnsCluster net, String host, String coordinator, String barrier, int parties,
+                               int rounds, int leaseMillis, String... mode) throws Exception {
         List<String> cmd = new ArrayList<>(List.of(ChildProcess.java(), "-cp",
                 System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")),
-                PartyProcess.class.getName(), coordinator, host, barrier, "" + parties, "" + rounds, "" + LEASE_MS));
+                PartyProcess.class.getName(), coordinator, host, barrier, "" + parties, "" + rounds, "" + leaseMillis));
         cmd.addAll(List.of(mode));
         return net.start(host, cmd, Map.of(), logs.resolve(host + ".log"));
     }
@@ -132,6 +137,72 @@ class FailureClusterIT {
             System.out.printf("kill -9 of a waiting party: the others knew after %d ms (reconnect grace %d ms, lease "
                     + "%d ms)%n", tookMillis, GRACE_MS, LEASE_MS);
             assertTrue(tookMillis <= GRACE_MS + 1_000, "took " + tookMillis + " ms");
+        }
+    }
+
+    @Test
+    void aGroupLeaderCutOffItsNetworkIsReplacedAndEveryPartyPassesExactlyOnce() throws Exception {
+        try (NetnsCluster net = new NetnsCluster(List.of("c1", "c2", "c3", "p1", "p2", "p3"))) {
+            List<String> peers = new ArrayList<>();
+            List<String> nodes = new ArrayList<>();
+            for (String c : List.of("c1", "c2", "c3")) {
+                peers.add("n" + c.charAt(1) + "=" + net.address(c) + ":7790");
+                nodes.add(net.address(c) + ":7777");
+            }
+            Map<String, ChildProcess> coords = new java.util.LinkedHashMap<>();
+            for (String c : List.of("c1", "c2", "c3")) {
+                coords.put(c, net.start(c, List.of(ChildProcess.java(), "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+                        "-jar", ROOT.resolve("coordinator/target/lockstep-coordinator.jar").toString(), "--port", "7777",
+                        "--bind", "0.0.0.0", "--no-http", "--min-lease", "200", "--node-id", "n" + c.charAt(1),
+                        "--peers", String.join(",", peers), "--data-dir", logs.resolve("data-" + c).toString()),
+                        Map.of(), logs.resolve(c + ".log")));
+            }
+            for (ChildProcess c : coords.values()) {
+                line(c, LISTENING, 60);
+            }
+            String group = String.join(",", nodes);
+            int lease = 5_000;
+            ChildProcess p1 = party(net, "p1", group, "split", 3, 1, lease);
+            ChildProcess p2 = party(net, "p2", group, "split", 3, 1, lease);
+            observer = LockstepClient.builder().address(group).clientName("observer")
+                    .sessionLease(Duration.ofMillis(lease)).connect();
+            waitFor(Duration.ofSeconds(60), () -> {
+                try {
+                    return observer.status("split").waiting().size() == 2;
+                } catch (RuntimeException notYet) {
+                    return false;
+                }
+            });
+            String leader = null;
+            for (Map.Entry<String, ChildProcess> c : coords.entrySet()) {
+                if (c.getValue().allLines().stream().anyMatch(l -> l.contains("leads the group"))) {
+                    leader = c.getKey();
+                }
+            }
+            assertTrue(leader != null, "a leader");
+            long cutAt = System.nanoTime();
+            cutLink(net, leader); // the leader, with its clients' connections to it, is cut off
+            waitFor(Duration.ofSeconds(30), () -> {
+                try {
+                    return observer.status("split").waiting().size() == 2;
+                } catch (RuntimeException notYet) {
+                    return false;
+                }
+            });
+            // A cut is noticed by silence: after three heartbeats (3/4 of the lease), then the client finds the leader.
+            System.out.printf("group leader %s cut off its network: the waiting parties were back on a new leader "
+                    + "after %d ms (their lease %d ms)%n", leader, (System.nanoTime() - cutAt) / 1_000_000, lease);
+            ChildProcess p3 = party(net, "p3", group, "split", 3, 1, lease);
+            Set<String> indices = new HashSet<>();
+            for (ChildProcess p : List.of(p1, p2, p3)) {
+                indices.add(line(p, ROUND, 60).group(2));
+                assertTrue(p.process().waitFor(30, TimeUnit.SECONDS));
+                assertEquals(0, p.process().exitValue(), p.label() + ": " + p.allLines());
+                assertEquals(1, p.allLines().stream().filter(l -> ROUND.matcher(l).matches()).count(),
+                        p.label() + " passed exactly once: " + p.allLines());
+            }
+            assertEquals(Set.of("0", "1", "2"), indices);
+            restoreLink(net, leader);
         }
     }
 

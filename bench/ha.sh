@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The replicated group against the reference points, interleaved in one go (these machines are noisy: only ratios
+# measured in one run mean anything). For each size in SIZES and each of REPS repetitions, back to back:
+#   atomix         Atomix 3.1.12's Raft DistributedCyclicBarrier, 3 members (its run.sh, its own flags)
+#   ratis-plain    the plain way on Ratis: one entry and one Ratis client call per arrival (Netty, disk log, C1+serial)
+#   group-disk     a Lockstep group of 3, disk log (the default: an arrival is acknowledged once a majority has it on disk)
+#   group-memory   a Lockstep group of 3, memory log
+#   single         one Lockstep coordinator
+# and prints rounds/s, CPU per round (all processes of the system: servers and parties) and the ratio to Atomix.
+# Each at its best flags: Atomix its own (it gains nothing from others); the group and plain Ratis C1 and the serial
+# collector on every JVM (TUNED: several JVMs share the cores); the single coordinator its defaults.
+#   bench/ha.sh                         SIZES="4 16" REPS=3 ROUNDS=1000 WARMUP=2000
+#   REFS=dir                            where atomix/ and ratis/ are (default ../shared/bench); copied and built once
+#   FAILOVERS=20 bench/ha.sh failover   instead: kill -9 of the leader 20 times, the pause each time
+set -uo pipefail
+cd "$(dirname "$0")/.."
+SIZES=${SIZES:-4 16}; REPS=${REPS:-3}; ROUNDS=${ROUNDS:-1000}; WARMUP=${WARMUP:-2000}
+TUNED=${TUNED:--XX:TieredStopAtLevel=1 -XX:+UseSerialGC}
+REFS=${REFS:-../shared/bench}
+JAR=bench/target/lockstep-bench.jar
+[ -f "$JAR" ] && [ -f coordinator/target/lockstep-coordinator.jar ] || mvn -q -B -DskipTests package
+
+if [ "${1:-}" = failover ]; then
+  exec java -cp "$JAR" io.lockstep.bench.Failover "${FAILOVERS:-20}"
+fi
+
+work=${WORK:-/tmp/lockstep-ha-refs}
+have_atomix=0; have_ratis=0
+if [ -d "$REFS/atomix" ] && [ -d "$REFS/ratis" ]; then
+  mkdir -p "$work"
+  [ -d "$work/atomix" ] || cp -r "$REFS/atomix" "$work/"
+  [ -d "$work/ratis" ] || cp -r "$REFS/ratis" "$work/"
+  [ -d "$work/atomix/target/classes/anchor" ] || (cd "$work/atomix" && mvn -q -B package) || echo "ha.sh: the Atomix reference did not build; it is left out" >&2
+  [ -d "$work/ratis/target-netty/classes" ] || (cd "$work/ratis" && mvn -q -B package -Pnetty) || echo "ha.sh: the Ratis reference did not build; it is left out" >&2
+  [ -d "$work/atomix/target/classes/anchor" ] && have_atomix=1
+  [ -d "$work/ratis/target-netty/classes" ] && have_ratis=1
+else
+  echo "ha.sh: no reference programs in $REFS (atomix/, ratis/); only Lockstep is measured" >&2
+fi
+
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" | head -1; }
+row() { # system parties rep rounds_per_s cpu_ms_per_round atomix_rounds_per_s
+  awk -v s="$1" -v p="$2" -v n="$3" -v r="$4" -v c="$5" -v a="$6" 'BEGIN {
+    printf "%-13s parties=%-3s rep=%s rounds_per_s=%7.1f cpu_ms_per_round=%6s ratio_to_atomix=%s\n", s, p, n, r, c,
+      (a > 0 && r > 0 ? sprintf("%.2f", r / a) : "-") }'
+}
+lockstep() { # parties, extra options; prints rounds/s and CPU ms a round (clients and coordinators)
+  local line
+  line=$(java -jar "$JAR" --parties "$1" --rounds "$ROUNDS" --warmup "$WARMUP" --processes $(( $1 < 4 ? $1 : 4 )) \
+    "${@:2}" 2>/dev/null | grep '^lockstep-bench')
+  local rps c k
+  rps=$(field rounds_per_s <<< "$line"); c=$(field client_cpu_us <<< "$line"); k=$(field coordinator_cpu_us <<< "$line")
+  echo "${rps:-0} $(awk -v c="${c:-0}" -v k="${k:-0}" 'BEGIN { printf "%.2f", (c + k) / 1000 }')"
+}
+
+echo "# bench/ha.sh $(date -u +%FT%TZ) $(nproc) cores, ROUNDS=$ROUNDS WARMUP=$WARMUP, Lockstep and plain Ratis with: $TUNED"
+for P in $SIZES; do
+  for rep in $(seq 1 "$REPS"); do
+    a=0
+    if [ $have_atomix = 1 ]; then
+      line=$(PARTIES=$P ROUNDS=$ROUNDS WARMUP=$WARMUP "$work/atomix/run.sh" 2>/dev/null | grep '^atomix-raft3')
+      a=$(field rounds_per_s <<< " $line"); a=${a:-0}
+      row atomix "$P" "$rep" "$a" "$(field cpu_ms_per_round <<< " $line")" "$a"
+    fi
+    if [ $have_ratis = 1 ]; then
+      line=$(cd "$work/ratis" && RPC=NETTY LOG=disk JVM=tuned PARTIES=$P ROUNDS=$ROUNDS WARMUP=$WARMUP ./run.sh 2>/dev/null | grep '^ratis-barrier')
+      row ratis-plain "$P" "$rep" "$(field rounds_per_s <<< " $line")" "$(field cpu_ms_per_round <<< " $line")" "$a"
+    fi
+    read -r r c <<< "$(lockstep "$P" --group 3 --raft-log disk --coordinator-opts "$TUNED" --worker-opts "$TUNED")"
+    row group-disk "$P" "$rep" "$r" "$c" "$a"
+    read -r r c <<< "$(lockstep "$P" --group 3 --raft-log memory --coordinator-opts "$TUNED" --worker-opts "$TUNED")"
+    row group-memory "$P" "$rep" "$r" "$c" "$a"
+    read -r r c <<< "$(lockstep "$P")"; row single "$P" "$rep" "$r" "$c" "$a" # its own defaults: C2, parallel GC
+  done
+done

@@ -1,0 +1,89 @@
+package io.lockstep.bench;
+
+import io.lockstep.client.DistributedBarrier;
+import io.lockstep.client.LockstepClient;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * {@code java -cp lockstep-bench.jar io.lockstep.bench.Failover [TRIES]}: a local group of three, two parties passing
+ * rounds without pause, and TRIES times: SIGKILL of the leader, the time from the kill to the next release (what the
+ * parties feel), then the killed node back and caught up. Default settings everywhere. Prints each pause, then the
+ * worst, the median and the last line for scripts.
+ */
+public final class Failover {
+
+    public static void main(String[] args) throws Exception {
+        int tries = args.length > 0 ? Integer.parseInt(args[0]) : 20;
+        Path self = Path.of(Failover.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        Path jar = self.getParent().resolve("../../coordinator/target/lockstep-coordinator.jar").normalize();
+        String java = ProcessHandle.current().info().command().orElse("java");
+        List<String> base = List.of(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-jar", jar.toString(),
+                "--bind", "127.0.0.1");
+        ExecutorService threads = Executors.newFixedThreadPool(2);
+        AtomicLong lastRelease = new AtomicLong(System.nanoTime());
+        AtomicLong rounds = new AtomicLong();
+        try (LocalGroup group = new LocalGroup(base, 3, "disk");
+             LockstepClient a = LockstepClient.builder().address(group.addresses()).clientName("a").connect();
+             LockstepClient b = LockstepClient.builder().address(group.addresses()).clientName("b").connect()) {
+            DistributedBarrier ba = a.barrier("failover", 2);
+            DistributedBarrier bb = b.barrier("failover", 2);
+            Future<?> fa = threads.submit(() -> loop(ba, lastRelease, rounds));
+            Future<?> fb = threads.submit(() -> loop(bb, null, null));
+            List<Long> pauses = new ArrayList<>();
+            for (int t = 1; t <= tries; t++) {
+                Thread.sleep(1000); // rounds under the current leader
+                int leader = -1;
+                for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30); leader < 0; Thread.sleep(20)) {
+                    leader = group.leader();
+                    if (System.nanoTime() > end) {
+                        throw new IllegalStateException("no node says it leads, 30 s after the last restart");
+                    }
+                }
+                long killedAt = System.nanoTime();
+                group.kill(leader);
+                while (lastRelease.get() - killedAt <= 0 && System.nanoTime() - killedAt < TimeUnit.SECONDS.toNanos(60)) {
+                    Thread.sleep(1); // the first release after the kill: one in flight at the kill does not count
+                }
+                long pause = TimeUnit.NANOSECONDS.toMillis(lastRelease.get() - killedAt);
+                pauses.add(pause);
+                System.out.printf(Locale.ROOT, "try %2d: leader n%d killed; next release after %d ms%n", t, leader + 1,
+                        pause);
+                group.restart(leader);
+                Thread.sleep(1000); // it catches up before the next kill
+            }
+            List<Long> sorted = new ArrayList<>(pauses);
+            sorted.sort(null);
+            System.out.printf(Locale.ROOT, "failover tries=%d max_ms=%d median_ms=%d rounds=%d%n", tries,
+                    sorted.get(sorted.size() - 1), sorted.get(sorted.size() / 2), rounds.get());
+            fa.cancel(true);
+            fb.cancel(true);
+        } finally {
+            threads.shutdownNow();
+        }
+    }
+
+    private static void loop(DistributedBarrier b, AtomicLong lastRelease, AtomicLong rounds) {
+        try {
+            while (!Thread.currentThread().isInterrupted()) {
+                b.await(60, TimeUnit.SECONDS);
+                if (lastRelease != null) {
+                    lastRelease.set(System.nanoTime());
+                    rounds.incrementAndGet();
+                }
+            }
+        } catch (Exception e) {
+            if (!Thread.currentThread().isInterrupted()) {
+                System.err.println("a party failed: " + e);
+            }
+        }
+    }
+}
