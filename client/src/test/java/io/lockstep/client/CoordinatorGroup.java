@@ -34,12 +34,19 @@ final class CoordinatorGroup implements AutoCloseable {
     private final int[] clientPorts;
     private final int[] httpPorts;
     private final String peers;
+    private final List<String> jvm;
     private final List<String> options;
     private final Proc[] nodes;
 
     CoordinatorGroup(int size, String... options) throws Exception {
+        this(size, List.of(), options);
+    }
+
+    /** {@code jvm}: JVM options of every node beyond the usual ones ({@code -Draft.*} go to Ratis). */
+    CoordinatorGroup(int size, List<String> jvm, String... options) throws Exception {
         assertTrue(JAR.isFile(), "build the coordinator jar first: " + JAR.getAbsolutePath());
         this.data = Files.createTempDirectory("lockstep-group-");
+        this.jvm = jvm;
         this.options = List.of(options);
         int[] ports = freePorts(3 * size);
         this.clientPorts = new int[size];
@@ -93,6 +100,7 @@ final class CoordinatorGroup implements AutoCloseable {
     private void launch(int i) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(Proc.java()));
         cmd.addAll(JVM);
+        cmd.addAll(jvm);
         cmd.addAll(List.of("-jar", JAR.getPath(), "--bind", "127.0.0.1", "--port", "" + clientPorts[i],
                 "--http-port", "" + httpPorts[i],
                 "--node-id", "n" + (i + 1), "--peers", peers, "--data-dir", data.resolve("n" + (i + 1)).toString()));

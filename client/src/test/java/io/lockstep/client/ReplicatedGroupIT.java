@@ -46,6 +46,14 @@ class ReplicatedGroupIT {
         return p;
     }
 
+    private static boolean logged(CoordinatorGroup group, int node, String text) {
+        try {
+            return group.log(node).stream().anyMatch(l -> l.contains(text));
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
     private static String http(CoordinatorGroup group, int node, String path) {
         try {
             return group.http(node, path);
@@ -116,7 +124,10 @@ class ReplicatedGroupIT {
 
     @Test
     void aFollowerKilledAndBroughtBackCatchesUpAndCarriesTheGroupWhenTheLeaderDies() throws Exception {
-        try (CoordinatorGroup group = new CoordinatorGroup(3);
+        // Small log segments and frequent snapshots: while the follower is down, the log it lacks is purged, so it
+        // can only catch up from the snapshot the leader sends it.
+        try (CoordinatorGroup group = new CoordinatorGroup(3, List.of("-Draft.server.log.segment.size.max=16KB",
+                "-Draft.server.log.purge.gap=1"), "--snapshot-every", "40");
              LockstepClient a = LockstepClient.builder().address(group.addresses()).clientName("a").connect();
              LockstepClient b = LockstepClient.builder().address(group.addresses()).clientName("b").connect()) {
             DistributedBarrier ba = a.barrier("rounds", 2);
@@ -124,9 +135,15 @@ class ReplicatedGroupIT {
             int leader = group.leader(30);
             int follower = (leader + 1) % 3;
             group.kill(follower);
-            rounds(ba, bb, 20); // two of three carry on
+            rounds(ba, bb, 300); // two of three carry on, and snapshot, and purge their logs
             group.start(follower);
             rounds(ba, bb, 20);
+            for (long end = System.nanoTime() + LIMIT.toNanos(); !logged(group, follower, "loaded the snapshot at");
+                 Thread.sleep(20)) {
+                if (System.nanoTime() > end) {
+                    throw new AssertionError("the follower did not load a snapshot: " + group.log(follower));
+                }
+            }
             group.kill(leader); // from here on, every commit needs the node that was brought back
             rounds(ba, bb, 20);
             int next = group.leader(30);
@@ -147,10 +164,14 @@ class ReplicatedGroupIT {
     }
 
     @Test
-    void restartingTheWholeGroupFromItsDiskLogsKeepsBarriersAndSessions() throws Exception {
-        try (CoordinatorGroup group = new CoordinatorGroup(3);
+    void restartingTheWholeGroupFromItsSnapshotsAndDiskLogsKeepsBarriersAndSessions() throws Exception {
+        try (CoordinatorGroup group = new CoordinatorGroup(3, "--snapshot-every", "40");
              LockstepClient observer = LockstepClient.builder().address(group.addresses()).clientName("observer")
                      .connect()) {
+            DistributedBarrier solo = observer.barrier("solo", 1);
+            for (int i = 0; i < 200; i++) {
+                solo.await(30, TimeUnit.SECONDS); // entries enough for several snapshots
+            }
             List<Proc> ps = new ArrayList<>();
             ps.add(party(group, "r1", "restart", 3));
             ps.add(party(group, "r2", "restart", 3));
@@ -163,6 +184,10 @@ class ReplicatedGroupIT {
             LiveCoordinator.waitFor(LIMIT, () -> waiting(observer, "restart") == 2);
             System.out.printf("whole group killed and restarted: the waiting parties were back after %d ms%n",
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - downAt));
+            for (int i = 0; i < group.size(); i++) {
+                assertTrue(group.log(i).stream().anyMatch(l -> l.contains("loaded the snapshot at")),
+                        "node n" + (i + 1) + " started from its snapshot: " + group.log(i));
+            }
             ps.add(party(group, "r3", "restart", 3));
             allReleasedOnce(ps);
         }

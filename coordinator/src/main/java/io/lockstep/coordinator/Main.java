@@ -165,6 +165,11 @@ public final class Main implements Callable<Integer> {
                     + "majority holds it in memory (faster; losing a majority at once loses it).")
     String raftLog;
 
+    @Option(names = "--snapshot-every", paramLabel = "ENTRIES", defaultValue = "" + GroupConfig.DEFAULT_SNAPSHOT_EVERY,
+            description = "A node of a group snapshots its state every ENTRIES log entries (default: "
+                    + "${DEFAULT-VALUE}); the log before the snapshot is then purged.")
+    long snapshotEvery;
+
     @Option(names = "--io-threads", paramLabel = "N", defaultValue = "" + ServerConfig.DEFAULT_IO_THREADS,
             description = "Event-loop threads (default: ${DEFAULT-VALUE}).")
     int ioThreads;
@@ -278,7 +283,7 @@ public final class Main implements Callable<Integer> {
         if (!raftLog.equals("disk") && !raftLog.equals("memory")) {
             throw new IllegalArgumentException("--raft-log must be disk or memory, was '" + raftLog + "'");
         }
-        return new GroupConfig(nodeId, GroupConfig.parsePeers(peers), dataDir, raftLog.equals("memory"));
+        return new GroupConfig(nodeId, GroupConfig.parsePeers(peers), dataDir, raftLog.equals("memory"), snapshotEvery);
     }
 
     private static int millis(Duration d, String option) {

@@ -13,10 +13,15 @@ import java.util.regex.Pattern;
  * @param nodeId    this node, one of {@code peers}
  * @param peers     every member, by id, with the {@code host:port} of its Raft traffic
  * @param dataDir   the log and snapshots of this node
- * @param memoryLog keep the log in memory only (faster; an arrival is acknowledged once a majority holds it in
- *                  memory, so losing a majority at once loses it)
+ * @param memoryLog     keep the log in memory only (faster; an arrival is acknowledged once a majority holds it in
+ *                      memory, so losing a majority at once loses it)
+ * @param snapshotEvery log entries between snapshots of the state (the log before a snapshot can then go)
  */
-public record GroupConfig(String nodeId, Map<String, String> peers, Path dataDir, boolean memoryLog) {
+public record GroupConfig(String nodeId, Map<String, String> peers, Path dataDir, boolean memoryLog,
+                          long snapshotEvery) {
+
+    /** Log entries between snapshots unless configured. */
+    public static final long DEFAULT_SNAPSHOT_EVERY = 20_000;
 
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9_.-]{1,64}");
     private static final Pattern ADDRESS = Pattern.compile("(\\[[0-9A-Fa-f:.]+]|[^:\\[\\]\\s]+):(\\d{1,5})");
@@ -29,6 +34,9 @@ public record GroupConfig(String nodeId, Map<String, String> peers, Path dataDir
         if (peers.size() < 3) {
             throw new IllegalArgumentException("a group needs at least 3 nodes, so that one can fail; --peers names "
                     + peers.size());
+        }
+        if (snapshotEvery < 1) {
+            throw new IllegalArgumentException("--snapshot-every must be at least 1, was " + snapshotEvery);
         }
         if (dataDir == null) {
             throw new IllegalArgumentException("a node of a group needs --data-dir for its log and snapshots");

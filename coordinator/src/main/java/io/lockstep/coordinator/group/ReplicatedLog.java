@@ -49,9 +49,6 @@ public final class ReplicatedLog implements CommandLog {
     /** Every Lockstep group has this id: a node belongs to one group, named by its peers. */
     private static final RaftGroupId GROUP_ID =
             RaftGroupId.valueOf(UUID.nameUUIDFromBytes("lockstep-coordinator".getBytes(StandardCharsets.UTF_8)));
-    /** Entries between snapshots: bounds the log (and the replay after a restart). */
-    static final long SNAPSHOT_EVERY_ENTRIES = 20_000;
-
     private final GroupConfig config;
     private final String bindHost;
     private final CoreDriver driver;
@@ -98,11 +95,18 @@ public final class ReplicatedLog implements CommandLog {
         RaftServerConfigKeys.setStorageDir(p, Collections.singletonList(config.dataDir().toFile()));
         RaftServerConfigKeys.Log.setUseMemory(p, config.memoryLog());
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
-        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, SNAPSHOT_EVERY_ENTRIES);
+        // Snapshots bound the log, and the replay after a restart; the log up to the latest one is then purged.
+        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, config.snapshotEvery());
         RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
         // A leader that cannot reach a majority steps down quickly, so its clients go and find the new one.
         RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(p, TimeDuration.valueOf(1, TimeUnit.SECONDS));
+        // For experts and tests: any -Draft.<key>=<value> on this JVM's command line is passed to Ratis as it is.
+        for (String key : System.getProperties().stringPropertyNames()) {
+            if (key.startsWith("raft.")) {
+                p.set(key, System.getProperty(key));
+            }
+        }
         server = RaftServer.newBuilder()
                 .setServerId(self)
                 .setGroup(group)
