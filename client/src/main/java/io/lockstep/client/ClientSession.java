@@ -53,6 +53,8 @@ final class ClientSession {
     private static final long MAX_BACKOFF_MILLIS = 1_000;
     /** How long a client connecting to a group that has no leader yet waits before it asks its nodes again. */
     private static final long ELECTION_RETRY_MILLIS = 100;
+    /** ... and before it follows a node's word on who leads, once it has asked every node. */
+    private static final long REDIRECT_RETRY_MILLIS = 10;
     /**
      * The coordinator holds each answer until it is acknowledged. An ACK ahead of a request costs a few bytes in
      * the same write, so one goes out with the first request after this many answers ...
@@ -275,10 +277,11 @@ final class ClientSession {
             nextNode();
         }
         boolean untried = firstFailures.size() < nodes.size();
-        if (redirected || untried || (leaderless && System.nanoTime() < firstDeadlineNanos)) {
-            long delay = redirected || untried ? 0 : ELECTION_RETRY_MILLIS;
-            if (!untried && !redirected) {
-                firstFailures.clear();
+        // Within the connect timeout, whatever happens: nodes that name each other as leader must not spin.
+        if (System.nanoTime() < firstDeadlineNanos && (redirected || untried || leaderless)) {
+            long delay = untried ? 0 : redirected ? REDIRECT_RETRY_MILLIS : ELECTION_RETRY_MILLIS;
+            if (!untried) {
+                firstFailures.clear(); // a new round over the nodes: the last one's reasons are what failing says
             }
             retry = loop.schedule(() -> connect(true), delay, TimeUnit.MILLISECONDS);
             return;

@@ -432,6 +432,20 @@ class BarrierSemanticsTest {
     }
 
     @Test
+    void aClientGivenSeveralAddressesTriesEachAndSaysWhyForEveryOne() throws Exception {
+        int port = coordinator.server.address().getPort();
+        try (LockstepClient c = LockstepClient.builder().address("127.0.0.1:1,127.0.0.1:" + port).clientName("list")
+                .connectTimeout(Duration.ofSeconds(5)).connect()) {
+            assertEquals(0, c.barrier("list", 1).await(), "the first node refused; the second serves");
+        }
+        IOException e = assertThrows(IOException.class, () -> LockstepClient.builder().address("127.0.0.1:1,127.0.0.1:2")
+                .connectTimeout(Duration.ofSeconds(2)).connect());
+        assertEquals("cannot connect to any coordinator of 127.0.0.1:1,127.0.0.1:2: cannot connect to coordinator at "
+                + "127.0.0.1:1: connection refused; cannot connect to coordinator at 127.0.0.1:2: connection refused",
+                e.getMessage());
+    }
+
+    @Test
     void connectingToNothingFailsWithAClearIOException() {
         IOException e = assertThrows(IOException.class, () -> LockstepClient.builder().address("127.0.0.1:1")
                 .connectTimeout(Duration.ofSeconds(2)).connect());
