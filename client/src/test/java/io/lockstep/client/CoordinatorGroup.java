@@ -114,6 +114,13 @@ final class CoordinatorGroup implements AutoCloseable {
         assertTrue(nodes[i].process.waitFor(10, TimeUnit.SECONDS));
     }
 
+    /** SIGTERM of node {@code i}, as an operator stops it; returns its exit code. */
+    int stop(int i) throws InterruptedException {
+        nodes[i].process.destroy();
+        assertTrue(nodes[i].process.waitFor(20, TimeUnit.SECONDS), "n" + (i + 1) + " stops on SIGTERM");
+        return nodes[i].process.exitValue();
+    }
+
     boolean alive(int i) {
         return nodes[i].process.isAlive();
     }

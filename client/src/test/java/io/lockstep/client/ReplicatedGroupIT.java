@@ -153,6 +153,24 @@ class ReplicatedGroupIT {
         }
     }
 
+    @Test
+    void aLeaderStoppedWithSigtermLeavesTheGroupAndBreaksNobodysBarrier() throws Exception {
+        try (CoordinatorGroup group = new CoordinatorGroup(3);
+             LockstepClient a = LockstepClient.builder().address(group.addresses()).clientName("a").connect();
+             LockstepClient b = LockstepClient.builder().address(group.addresses()).clientName("b").connect()) {
+            DistributedBarrier ba = a.barrier("term", 2);
+            DistributedBarrier bb = b.barrier("term", 2);
+            rounds(ba, bb, 10);
+            int leader = group.leader(30);
+            Future<Integer> waiting = threads.submit(() -> ba.await(60, TimeUnit.SECONDS));
+            LiveCoordinator.waitFor(LIMIT, () -> waiting(b, "term") == 1);
+            assertEquals(0, group.stop(leader), "a node that leaves exits 0");
+            assertEquals(Set.of(0, 1), Set.of(bb.await(60, TimeUnit.SECONDS), waiting.get(60, TimeUnit.SECONDS)),
+                    "the party waiting across the stop is released with the other, not broken");
+            rounds(ba, bb, 10);
+        }
+    }
+
     /** {@code count} rounds of two parties on their own threads, each released once with indices {0, 1}. */
     private void rounds(DistributedBarrier x, DistributedBarrier y, int count) throws Exception {
         for (int r = 0; r < count; r++) {
