@@ -12,8 +12,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZES=${SIZES:-"1000 2000 5000 10000"}
 PASSES=${PASSES:-2}
-SHARED=${LOCKSTEP_REFERENCE_BENCH:-../shared/bench}
-[ -f "$SHARED/MinimalBarrier.java" ] || { echo "scaling.sh: the reference programs are not in $SHARED (set LOCKSTEP_REFERENCE_BENCH)" >&2; exit 1; }
 [ -f bench/target/lockstep-bench.jar ] && [ -f coordinator/target/lockstep-coordinator.jar ] || mvn -q -B -DskipTests package
 bench=$(realpath bench/target/lockstep-bench.jar)
 times=$(mktemp)
@@ -27,7 +25,7 @@ per_party_round() { [ "$1" = "?" ] && echo "?" || awk -v s="$1" -v n="$2" -v r="
 floor() {
   local out cpu
   segments > /dev/null
-  out=$(cd "$SHARED" && { TIMEFORMAT='%U %S'; time java MinimalBarrier.java "$1" "$2" 4; } 2> "$times")
+  out=$({ TIMEFORMAT='%U %S'; time java bench/reference/FloorBarrier.java "$1" "$2" 4; } 2> "$times")
   cpu=$(awk 'END { print $1 + $2 }' "$times")  # the last line: the floor may warn on stderr first
   echo "$cpu $(echo "$out" | grep -o 'rounds_per_s=[0-9.]*' | cut -d= -f2) $(segments)"
 }
