@@ -3,6 +3,7 @@ package io.lockstep.admin;
 import io.lockstep.cli.ClientOptions;
 import io.lockstep.cli.Commands;
 import io.lockstep.client.BarrierStatus;
+import io.lockstep.client.GroupStatus;
 import io.lockstep.client.LockstepClient;
 import io.lockstep.client.LockstepException;
 import picocli.CommandLine;
@@ -112,7 +113,16 @@ public final class Admin {
             rows.add(new String[]{b.name(), "" + b.parties(), "" + b.waiting().size(), "" + b.generation(), state,
                     b.waiting().isEmpty() ? "-" : seconds(longest), who.isEmpty() ? "-" : who});
         }
-        int[] width = new int[HEADERS.length];
+        StringBuilder sb = aligned(rows, RIGHT);
+        for (BarrierStatus b : barriers) {
+            b.brokenReason().ifPresent(r -> sb.append('\n').append(b.name()).append(": ").append(r).append('\n'));
+        }
+        return sb.toString();
+    }
+
+    /** Rows as columns as wide as their widest value; {@code right}: which columns hold numbers. */
+    private static StringBuilder aligned(List<String[]> rows, boolean[] right) {
+        int[] width = new int[right.length];
         for (String[] row : rows) {
             for (int c = 0; c < row.length; c++) {
                 width[c] = Math.max(width[c], row[c].length());
@@ -123,14 +133,26 @@ public final class Admin {
             StringBuilder line = new StringBuilder();
             for (int c = 0; c < row.length; c++) {
                 String pad = " ".repeat(width[c] - row[c].length());
-                line.append(c == 0 ? "" : "  ").append(RIGHT[c] ? pad + row[c] : row[c] + pad);
+                line.append(c == 0 ? "" : "  ").append(right[c] ? pad + row[c] : row[c] + pad);
             }
             sb.append(line.toString().stripTrailing()).append('\n');
         }
-        for (BarrierStatus b : barriers) {
-            b.brokenReason().ifPresent(r -> sb.append('\n').append(b.name()).append(": ").append(r).append('\n'));
+        return sb;
+    }
+
+    /** The group table: every node, its role, where it is, how far behind the commit index, when last heard. */
+    static String groupTable(GroupStatus g) {
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[]{"NODE", "ROLE", "ADDRESS", "CLIENTS AT", "LAG", "LAST HEARD"});
+        for (GroupStatus.Node n : g.nodes()) {
+            long lag = n.lag(g.commitIndex());
+            rows.add(new String[]{n.id(), n.role(), n.address(), n.clientAddress().isEmpty() ? "-" : n.clientAddress(),
+                    lag < 0 ? "-" : lag + (lag == 1 ? " entry" : " entries"),
+                    n.lastContact() == null ? "-" : n.lastContact().toMillis() + " ms ago"});
         }
-        return sb.toString();
+        return "group: term " + g.term() + ", " + g.commitIndex() + " entries committed, as " + g.self()
+                + " sees it" + (g.leader().isEmpty() ? "; no leader yet" : "") + "\n"
+                + aligned(rows, new boolean[]{false, false, false, false, true, true}) + "\n";
     }
 
     static String seconds(long millis) {
@@ -148,6 +170,9 @@ public final class Admin {
         @Override
         public Integer call() {
             return admin.withClient(name, client -> {
+                if (name == null) {
+                    client.group().ifPresent(g -> out.print(groupTable(g)));
+                }
                 out.print(table(name == null ? client.barriers() : List.of(client.status(name))));
                 return 0;
             });

@@ -2,6 +2,7 @@ package io.lockstep.admin;
 
 import io.lockstep.client.BarrierStatus;
 import io.lockstep.client.DistributedBarrier;
+import io.lockstep.client.GroupStatus;
 import io.lockstep.client.LockstepClient;
 import io.lockstep.coordinator.server.CoordinatorServer;
 import io.lockstep.coordinator.server.ServerConfig;
@@ -111,6 +112,24 @@ class AdminTest {
                 assertTrue(lines[i].charAt(start) != ' ', header + ":\n" + lines[0] + "\n" + lines[i]);
             }
         }
+    }
+
+    @Test
+    void theGroupTableSaysWhoLeadsAndHowFarBehindEachNodeIs() {
+        GroupStatus g = new GroupStatus("n1", "n1", 3, 120, List.of(
+                new GroupStatus.Node("n1", "h1:7790", "h1:7777", "leader", 120, null),
+                new GroupStatus.Node("n2", "h2:7790", "", "follower", 117, Duration.ofMillis(12)),
+                new GroupStatus.Node("n3", "h3:7790", "", "follower", -1, null)));
+        assertEquals("""
+                group: term 3, 120 entries committed, as n1 sees it
+                NODE  ROLE      ADDRESS  CLIENTS AT        LAG  LAST HEARD
+                n1    leader    h1:7790  h1:7777     0 entries           -
+                n2    follower  h2:7790  -           3 entries   12 ms ago
+                n3    follower  h3:7790  -                   -           -
+
+                """, Admin.groupTable(g));
+        assertEquals(0, admin("status"));
+        assertFalse(output().contains("group:"), "a single coordinator has no group table: " + output());
     }
 
     @Test

@@ -107,6 +107,8 @@ final class ClientSession {
     private volatile long sessionId;
     private int leaseMillis;
     private int heartbeatMillis;
+    /** GROUP queries sent on the current connection and not yet answered, oldest first. */
+    private final ArrayDeque<CompletableFuture<Message.GroupStatus>> groupQueries = new ArrayDeque<>();
     /** Counted frames sent and not yet acknowledged by the coordinator, oldest first. */
     private final ArrayDeque<Message.Request> outbox = new ArrayDeque<>();
     private long sent;
@@ -394,6 +396,9 @@ final class ClientSession {
             return;
         }
         channel = null;
+        for (CompletableFuture<Message.GroupStatus> asked; (asked = groupQueries.poll()) != null; ) {
+            asked.completeExceptionally(new LockstepException("the connection was lost before the group answered"));
+        }
         if (state == State.CLOSED) {
             return;
         }
@@ -516,6 +521,23 @@ final class ClientSession {
         }
     }
 
+    /**
+     * Asks the node this session is on about its group (GROUP; not counted): answered in order, once connected. A
+     * connection lost first fails it: the caller asks again.
+     */
+    CompletableFuture<Message.GroupStatus> groupStatus() {
+        CompletableFuture<Message.GroupStatus> answer = new CompletableFuture<>();
+        onLoop(() -> {
+            if (state != State.CONNECTED) {
+                answer.completeExceptionally(new LockstepException("not connected to a coordinator now"));
+                return;
+            }
+            groupQueries.add(answer);
+            channel.writeAndFlush(new Message.Group(), channel.voidPromise());
+        });
+        return answer;
+    }
+
     /** Forgets a request without waiting for its reply (a local backstop gave up on it). */
     void forget(long requestId) {
         outstanding.remove(requestId);
@@ -560,8 +582,15 @@ final class ClientSession {
                 route((Message.Reply) msg);
                 yield true;
             }
+            case GROUP_STATUS -> {
+                CompletableFuture<Message.GroupStatus> asked = groupQueries.poll();
+                if (asked != null) {
+                    asked.complete((Message.GroupStatus) msg);
+                }
+                yield true;
+            }
             case HELLO, DECLARE, AWAIT, CANCEL, ACTION_DONE, ABORT, RESET, QUERY, PING, ACK, GOODBYE, AUTH,
-                 LIST -> false;
+                 LIST, GROUP -> false;
         };
         if (!fromCoordinator) {
             log.warn("coordinator {} sent a {} frame, which only clients send; reconnecting", address, msg.type());

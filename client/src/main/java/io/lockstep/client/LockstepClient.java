@@ -117,6 +117,32 @@ public final class LockstepClient implements AutoCloseable {
                 s.waiting()));
     }
 
+    /**
+     * The coordinator's group as the node this client is connected to sees it — who leads, each node's role, and on
+     * the leader how far each follower's log reaches — or nothing for a single coordinator.
+     */
+    public Optional<GroupStatus> group() {
+        Message.GroupStatus g;
+        try {
+            g = session.groupStatus().get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LockstepException("interrupted while asking the coordinator about its group");
+        } catch (ExecutionException e) {
+            throw new LockstepException(e.getCause().getMessage(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new LockstepException("coordinator " + address() + " did not say within "
+                    + requestTimeout.toMillis() + " ms who leads its group");
+        }
+        if (g.members().isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new GroupStatus(g.self(), g.leader(), g.term(), g.commitIndex(), g.members().stream()
+                .map(m -> new GroupStatus.Node(m.id(), m.address(), m.clientAddress(), m.role(), m.matchIndex(),
+                        m.lastContactMillis() < 0 ? null : Duration.ofMillis(m.lastContactMillis())))
+                .toList()));
+    }
+
     /** Breaks the barrier {@code name} until it is reset, whoever declared it (an operator's abort). */
     public void abort(String barrier) {
         call(id -> new Message.Abort(id, barrier));

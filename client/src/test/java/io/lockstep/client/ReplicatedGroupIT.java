@@ -114,6 +114,17 @@ class ReplicatedGroupIT {
             int follower = 3 - leader - next;
             LiveCoordinator.waitFor(LIMIT, () -> http(group, follower, "/health").equals("ok: follower; the leader is n"
                     + (next + 1) + ", serving clients at " + group.address(next) + "\n"));
+            // And what bin/lockstep status shows: the group as the leader sees it.
+            GroupStatus g = observer.group().orElseThrow();
+            assertEquals("n" + (next + 1), g.leader());
+            assertEquals(g.leader(), g.self(), "the client is on the leader");
+            assertEquals(3, g.nodes().size());
+            assertEquals("leader", g.nodes().get(next).role());
+            assertEquals(group.address(next), g.nodes().get(next).clientAddress());
+            LiveCoordinator.waitFor(LIMIT, () -> {
+                GroupStatus now = observer.group().orElseThrow();
+                return now.nodes().get(follower).lag(now.commitIndex()) == 0;
+            });
             String metrics = group.http(next, "/metrics");
             assertTrue(metrics.contains("lockstep_raft_leader 1.0") && metrics.contains("lockstep_leader_changes_total 1.0")
                     && metrics.contains("lockstep_raft_term "), metrics);

@@ -362,6 +362,42 @@ public sealed interface Message {
         }
     }
 
+    /**
+     * Asks the coordinator about its group: who leads, and how far behind each node is. Not counted, like PING;
+     * answered by {@link GroupStatus}.
+     */
+    record Group() implements Message {
+        @Override
+        public MessageType type() {
+            return MessageType.GROUP;
+        }
+    }
+
+    /**
+     * The answer to GROUP. {@code self} is the node that answers (empty for a single coordinator, which has no
+     * group: then {@code members} is empty too), {@code leader} the one that leads as far as it knows.
+     */
+    record GroupStatus(String self, String leader, long term, long commitIndex, List<Member> members)
+            implements Message {
+        public GroupStatus {
+            members = List.copyOf(members);
+        }
+
+        @Override
+        public MessageType type() {
+            return MessageType.GROUP_STATUS;
+        }
+    }
+
+    /**
+     * One node of a group: its id, the address of its group traffic, where it serves clients (known for the leader;
+     * empty otherwise), its role ({@code leader}, {@code follower}), the highest log index known to be on it
+     * ({@code -1} if unknown), and how long ago the leader last heard from it ({@code -1} if unknown or itself).
+     */
+    record Member(String id, String address, String clientAddress, String role, long matchIndex,
+                  long lastContactMillis) {
+    }
+
     /** The answer to LIST: every barrier the coordinator holds, by name. */
     record Barriers(long requestId, List<BarrierInfo> barriers) implements Reply {
         public Barriers {

@@ -34,6 +34,7 @@ import java.util.List;
  * AUTH        0x0B  bytes mac
  * LIST        0x0C  u64 requestId
  * ACK         0x0D  u64 received
+ * GROUP       0x0E  (empty)
  * WELCOME     0x81  u16 version, u64 sessionId, u32 maxFrameBytes, str coordinator, u32 leaseMillis,
  *                   u32 heartbeatMillis, u8 resumed, u64 received, str note
  * OK          0x82  u64 requestId
@@ -48,6 +49,8 @@ import java.util.List;
  * CHALLENGE   0x8A  bytes nonce
  * BARRIERS    0x8B  u64 requestId, u32 n, n x (str name, u32 parties, u64 generation, u8 broken, str brokenReason,
  *                   u32 w, w x (str party, u64 waitedMillis))
+ * GROUP_STATUS 0x8C str self, str leader, u64 term, u64 commitIndex, u32 n, n x (str id, str address,
+ *                   str clientAddress, str role, i64 matchIndex, i64 lastContactMillis)
  * </pre>
  *
  * Stateless and thread-safe.
@@ -140,6 +143,21 @@ public final class MessageCodec {
                 yield writeStatus(out, s.parties(), s.generation(), s.broken(), s.brokenReason(), s.waiting());
             }
             case LIST -> out.writeLong(((Message.ListBarriers) m).requestId());
+            case GROUP -> out;
+            case GROUP_STATUS -> {
+                Message.GroupStatus g = (Message.GroupStatus) m;
+                writeString(out, g.self());
+                writeString(out, g.leader());
+                out.writeLong(g.term()).writeLong(g.commitIndex()).writeInt(g.members().size());
+                for (Message.Member n : g.members()) {
+                    writeString(out, n.id());
+                    writeString(out, n.address());
+                    writeString(out, n.clientAddress());
+                    writeString(out, n.role());
+                    out.writeLong(n.matchIndex()).writeLong(n.lastContactMillis());
+                }
+                yield out;
+            }
             case BARRIERS -> {
                 Message.Barriers b = (Message.Barriers) m;
                 out.writeLong(b.requestId());
@@ -235,6 +253,20 @@ public final class MessageCodec {
                 yield new Message.Status(id, i.parties(), i.generation(), i.broken(), i.brokenReason(), i.waiting());
             }
             case LIST -> new Message.ListBarriers(in.readLong());
+            case GROUP -> new Message.Group();
+            case GROUP_STATUS -> {
+                String self = readString(in);
+                String leader = readString(in);
+                long term = in.readLong();
+                long commit = in.readLong();
+                int n = readCount(in, 4 * 2 + 8 + 8);
+                List<Message.Member> ms = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    ms.add(new Message.Member(readString(in), readString(in), readString(in), readString(in),
+                            in.readLong(), in.readLong()));
+                }
+                yield new Message.GroupStatus(self, leader, term, commit, ms);
+            }
             case BARRIERS -> {
                 long id = in.readLong();
                 int n = readCount(in, 2 + 4 + 8 + 1 + 2 + 4);

@@ -18,6 +18,7 @@ public enum MessageType {
     AUTH(0x0B),
     LIST(0x0C),
     ACK(0x0D),
+    GROUP(0x0E),
 
     WELCOME(0x81),
     OK(0x82),
@@ -29,7 +30,8 @@ public enum MessageType {
     RELEASE_PART(0x88),
     PONG(0x89),
     CHALLENGE(0x8A),
-    BARRIERS(0x8B);
+    BARRIERS(0x8B),
+    GROUP_STATUS(0x8C);
 
     private static final MessageType[] BY_CODE = new MessageType[256];
 

@@ -28,6 +28,10 @@ class MessageCodecTest {
             new Message.Pong(4),
             new Message.Goodbye(),
             new Message.Goodbye(true),
+            new Message.Group(),
+            new Message.GroupStatus("n1", "n1", 3, 120, List.of(new Message.Member("n1", "h1:7790", "h1:7777", "leader",
+                    120, -1), new Message.Member("n2", "h2:7790", "", "follower", 117, 12))),
+            new Message.GroupStatus("", "", 0, 0, List.of()),
             new Message.Auth(new byte[]{1, 2, 3}),
             new Message.Challenge(new byte[32]),
             new Message.ListBarriers(8),
@@ -75,6 +79,11 @@ class MessageCodecTest {
         assertEquals("00000009" + "0d" + "0000000000000006", hex(new Message.Ack(6)));
         assertEquals("00000001" + "0a", hex(new Message.Goodbye()));
         assertEquals("00000002" + "0a" + "01", hex(new Message.Goodbye(true)));
+        assertEquals("00000001" + "0e", hex(new Message.Group()));
+        assertEquals("0000003e" + "8c" + "0002" + "6e31" + "0002" + "6e31" + "0000000000000003" + "0000000000000078"
+                + "00000001" + "0002" + "6e31" + "0001" + "61" + "0000" + "0006" + "6c6561646572" + "0000000000000078"
+                + "ffffffffffffffff", hex(new Message.GroupStatus("n1", "n1", 3, 120,
+                List.of(new Message.Member("n1", "a", "", "leader", 120, -1)))));
         assertEquals("00000007" + "0b" + "00000002" + "abcd", hex(new Message.Auth(new byte[]{(byte) 0xab, (byte) 0xcd})));
         assertEquals("00000006" + "8a" + "00000001" + "ff", hex(new Message.Challenge(new byte[]{(byte) 0xff})));
         assertEquals("00000009" + "0c" + "0000000000000008", hex(new Message.ListBarriers(8)));

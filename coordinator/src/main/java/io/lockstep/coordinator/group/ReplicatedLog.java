@@ -3,9 +3,13 @@ package io.lockstep.coordinator.group;
 import io.lockstep.coordinator.core.Input;
 import io.lockstep.coordinator.server.CommandLog;
 import io.lockstep.coordinator.server.CoreDriver;
+import io.lockstep.protocol.Message.GroupStatus;
+import io.lockstep.protocol.Message.Member;
 import org.apache.ratis.RaftConfigKeys;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.netty.NettyConfigKeys;
+import org.apache.ratis.proto.RaftProtos.RoleInfoProto;
+import org.apache.ratis.proto.RaftProtos.ServerRpcProto;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
@@ -28,6 +32,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -194,6 +199,44 @@ public final class ReplicatedLog implements CommandLog {
     public String leaderNode() {
         RaftPeerId l = leader;
         return l == null ? null : l.toString();
+    }
+
+    /**
+     * Who leads, and, on the leader, how far each follower's log reaches and when it was last heard: Ratis's view,
+     * read now.
+     */
+    @Override
+    public GroupStatus groupStatus() {
+        RaftServer.Division d;
+        try {
+            d = server.getDivision(GROUP_ID);
+        } catch (IOException e) {
+            return new GroupStatus(config.nodeId(), "", 0, 0, List.of());
+        }
+        long commit = d.getRaftLog().getLastCommittedIndex();
+        Map<String, long[]> followers = new HashMap<>(); // id -> {match index, ms since last heard}
+        RoleInfoProto role = d.getInfo().getRoleInfoProto();
+        if (role.hasLeaderInfo()) {
+            long[] match = d.getInfo().getFollowerMatchIndices();
+            List<ServerRpcProto> infos = role.getLeaderInfo().getFollowerInfoList();
+            for (int i = 0; i < infos.size() && i < match.length; i++) {
+                followers.put(infos.get(i).getId().getId().toStringUtf8(),
+                        new long[]{match[i], infos.get(i).getLastRpcElapsedTimeMs()});
+            }
+        }
+        String leaderId = leaderNode() == null ? "" : leaderNode();
+        List<Member> members = new ArrayList<>();
+        for (Map.Entry<String, String> p : config.peers().entrySet()) {
+            String id = p.getKey();
+            boolean leads = id.equals(leaderId);
+            long[] f = followers.get(id);
+            members.add(new Member(id, p.getValue(),
+                    leads && id.equals(config.nodeId()) ? clientAddress : "", leads ? "leader" : "follower",
+                    leads && id.equals(config.nodeId()) ? d.getRaftLog().getFlushIndex() : f == null ? -1 : f[0],
+                    f == null ? -1 : f[1]));
+        }
+        return new GroupStatus(config.nodeId(), leaderId, d.getInfo().getCurrentTerm(),
+                commit, members);
     }
 
     // ---- leadership ----------------------------------------------------------------------------------------------

@@ -1,6 +1,9 @@
 package io.lockstep.coordinator.server;
 
 import io.lockstep.coordinator.core.Input;
+import io.lockstep.protocol.Message;
+
+import java.util.List;
 
 /**
  * Where the driver's inputs go: the one seam between the connections and the state they change. A single
@@ -29,6 +32,11 @@ public interface CommandLog {
     /** In a group, the node that leads it as far as this node knows; null if none or alone. */
     default String leaderNode() {
         return null;
+    }
+
+    /** The answer to GROUP: a single coordinator has no group. */
+    default Message.GroupStatus groupStatus() {
+        return new Message.GroupStatus("", "", 0, 0, List.of());
     }
 
     /** Starts what the log needs, once the node serves clients on {@code clientPort}. */

@@ -114,6 +114,7 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
         }
         switch (msg.type()) {
             case PING -> driver.ping(link, ((Message.Ping) msg).received());
+            case GROUP -> driver.group(link);
             case ACK -> driver.ack(link, ((Message.Ack) msg).received());
             case GOODBYE -> {
                 closeReason = CloseReason.GOODBYE;
@@ -130,7 +131,8 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
             }
             case AUTH -> fail(ctx, ErrorCode.UNKNOWN_TYPE, "AUTH without a CHALLENGE");
             case HELLO, WELCOME, OK, RELEASED, FAILED, RUN_ACTION, STATUS, ERROR, RELEASE_PART, PONG, CHALLENGE,
-                 BARRIERS -> fail(ctx, ErrorCode.UNKNOWN_TYPE, msg.type() + " is sent by the coordinator, not to it");
+                 BARRIERS, GROUP_STATUS -> fail(ctx, ErrorCode.UNKNOWN_TYPE, msg.type() + " is sent by the coordinator, "
+                    + "not to it");
         }
     }
 

@@ -240,6 +240,15 @@ public final class CoreDriver implements CoordinatorState.Outputs {
         });
     }
 
+    /** GROUP: what this node knows of its group, answered at once (not counted, like PONG). */
+    void group(Link link) {
+        onCore(() -> {
+            if (link.session != null) {
+                link.channel.writeAndFlush(commands.groupStatus(), link.channel.voidPromise());
+            }
+        });
+    }
+
     /**
      * An ACK: acknowledges answers and wants no answer. Clients write one ahead of their requests, so it is on the
      * per-message path: no task when the connection's loop is the core's.
