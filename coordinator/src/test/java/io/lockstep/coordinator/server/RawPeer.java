@@ -29,12 +29,17 @@ final class RawPeer implements AutoCloseable {
     }
 
     RawPeer send(Message m) throws IOException {
+        return sendBytes(frame(m));
+    }
+
+    /** The frame of {@code m}, as it goes on the wire (length prefix and all). */
+    static byte[] frame(Message m) {
         ByteBuf b = Unpooled.buffer();
         FrameEncoder.writeFrame(m, b);
         byte[] bytes = new byte[b.readableBytes()];
         b.readBytes(bytes);
         b.release();
-        return sendBytes(bytes);
+        return bytes;
     }
 
     RawPeer sendBytes(byte[] bytes) throws IOException {

@@ -1,0 +1,145 @@
+package io.lockstep.coordinator.server;
+
+import io.lockstep.protocol.BreakCause;
+import io.lockstep.protocol.ErrorCode;
+import io.lockstep.protocol.Message;
+import io.lockstep.protocol.Outcome;
+import io.lockstep.protocol.Protocol;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The rules of PROTOCOL.md's "Rules for a client", one test each, through raw frames: what a client written from
+ * the spec alone can rely on.
+ */
+class ProtocolRulesTest {
+
+    private CoordinatorServer server;
+    private InetSocketAddress address;
+    private final List<RawPeer> peers = new ArrayList<>();
+
+    @BeforeEach
+    void start() throws Exception {
+        server = new CoordinatorServer(ServerConfig.ephemeralLoopback());
+        address = server.start();
+    }
+
+    @AfterEach
+    void stop() throws IOException {
+        for (RawPeer p : peers) {
+            p.close();
+        }
+        server.stop("test finished");
+    }
+
+    private RawPeer peer() throws IOException {
+        RawPeer p = new RawPeer(address);
+        peers.add(p);
+        return p;
+    }
+
+    private static Message.Await await(long id, String barrier, boolean runsAction) {
+        return new Message.Await(id, barrier, Protocol.NO_TIMEOUT, runsAction, new byte[0]);
+    }
+
+    @Test
+    void aSessionThatCannotBeResumedIsANewOneWhoseBarriersMustBeDeclaredAgainAndRequestIdsMayBeReused()
+            throws Exception {
+        RawPeer first = peer();
+        Message.Welcome w = first.handshake("susan");
+        first.send(new Message.Declare(1, "game", 1));
+        assertInstanceOf(Message.Ok.class, first.read());
+        first.close();
+
+        // More answers than the coordinator ever produced for it: the counts cannot be reconciled.
+        RawPeer again = peer();
+        again.send(new Message.Hello(Protocol.MAGIC, Protocol.VERSION, "susan", 0, w.sessionId(), 5));
+        Message.Welcome fresh = (Message.Welcome) again.read();
+        assertFalse(fresh.resumed());
+        assertEquals("session " + w.sessionId() + " cannot be resumed by this client", fresh.note());
+        again.send(await(1, "game", false)); // request id 1 again: a new session, a new count
+        Message.Error e = (Message.Error) again.read();
+        assertEquals(ErrorCode.NOT_DECLARED, e.code(), "a declaration belongs to the session that made it");
+        again.send(new Message.Declare(2, "game", 1)).send(await(3, "game", false));
+        assertInstanceOf(Message.Ok.class, again.read());
+        assertInstanceOf(Message.Released.class, again.read());
+    }
+
+    @Test
+    void requestsOfOneSessionAreAppliedInTheOrderSentEvenInOneWrite() throws Exception {
+        RawPeer p = peer();
+        p.handshake("pipelined");
+        ByteArrayOutputStream one = new ByteArrayOutputStream();
+        for (Message m : List.of(new Message.Declare(1, "order", 1), await(2, "order", false),
+                new Message.Query(3, "order"))) {
+            one.write(RawPeer.frame(m));
+        }
+        p.sendBytes(one.toByteArray());
+        assertInstanceOf(Message.Ok.class, p.read(), "DECLARE first");
+        Message.Released r = (Message.Released) p.read();
+        assertEquals(2, r.requestId(), "then the AWAIT, which saw the declaration");
+        Message.Status s = (Message.Status) p.read();
+        assertEquals(2, s.generation(), "then the QUERY, which saw the release");
+    }
+
+    @Test
+    void anAbortWhileTheBarrierActionRunsFailsEveryPartyAtOnceAndTheLaterActionDoneIsIgnored() throws Exception {
+        RawPeer waiter = peer();
+        RawPeer runner = peer();
+        RawPeer admin = peer();
+        waiter.handshake("waiter");
+        runner.handshake("runner");
+        admin.handshake("admin");
+        waiter.send(new Message.Declare(1, "act", 2));
+        runner.send(new Message.Declare(1, "act", 2));
+        assertInstanceOf(Message.Ok.class, waiter.read());
+        assertInstanceOf(Message.Ok.class, runner.read());
+        waiter.send(await(2, "act", false));
+        runner.send(await(2, "act", true));
+        assertInstanceOf(Message.RunAction.class, runner.read(), "the last party runs the action");
+        admin.send(new Message.Abort(1, "act"));
+        assertInstanceOf(Message.Ok.class, admin.read());
+        for (RawPeer p : List.of(waiter, runner)) {
+            Message.Failed f = (Message.Failed) p.read();
+            assertEquals(Outcome.BROKEN, f.outcome());
+            assertEquals(BreakCause.ABORT, f.cause());
+        }
+        runner.send(new Message.ActionDone(2, null)); // too late: nothing answers it
+        runner.send(new Message.Query(3, "act"));
+        Message.Status s = (Message.Status) runner.read();
+        assertTrue(s.broken(), "still broken: the action's success did not release anyone");
+    }
+
+    @Test
+    void aZeroTimeoutPassesForThePartyThatCompletesTheGenerationAndTimesOutOtherwise() throws Exception {
+        RawPeer a = peer();
+        RawPeer b = peer();
+        a.handshake("a");
+        b.handshake("b");
+        a.send(new Message.Declare(1, "zero", 2));
+        b.send(new Message.Declare(1, "zero", 2));
+        a.read();
+        b.read();
+        a.send(new Message.Await(2, "zero", 0, false, new byte[0]));
+        Message.Failed f = (Message.Failed) a.read();
+        assertEquals(Outcome.TIMED_OUT, f.outcome(), "first of two, no time to wait");
+        a.send(new Message.Reset(3, "zero"));
+        assertInstanceOf(Message.Ok.class, a.read());
+        a.send(await(4, "zero", false));
+        b.send(new Message.Await(2, "zero", 0, false, new byte[0]));
+        assertInstanceOf(Message.Released.class, b.read(), "the last to arrive passes with no time at all");
+        assertInstanceOf(Message.Released.class, a.read());
+    }
+}
