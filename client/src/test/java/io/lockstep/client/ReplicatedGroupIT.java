@@ -194,7 +194,8 @@ class ReplicatedGroupIT {
 
     @Test
     void restartingTheWholeGroupFromItsSnapshotsAndDiskLogsKeepsBarriersAndSessions() throws Exception {
-        try (CoordinatorGroup group = new CoordinatorGroup(3, "--snapshot-every", "40");
+        // Leases of 30 s: three JVMs restarting at once on a loaded machine must not outlast the parties' sessions.
+        try (CoordinatorGroup group = new CoordinatorGroup(3, "--snapshot-every", "40", "--session-lease", "30s");
              LockstepClient observer = LockstepClient.builder().address(group.addresses()).clientName("observer")
                      .connect()) {
             DistributedBarrier solo = observer.barrier("solo", 1);
@@ -209,7 +210,7 @@ class ReplicatedGroupIT {
                 group.kill(i);
             }
             long downAt = System.nanoTime();
-            group.startAll(); // within the parties' session lease (10 s): they resume
+            group.startAll(); // within the parties' session lease: they resume
             LiveCoordinator.waitFor(LIMIT, () -> waiting(observer, "restart") == 2);
             System.out.printf("whole group killed and restarted: the waiting parties were back after %d ms%n",
                     TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - downAt));

@@ -161,7 +161,7 @@ class FailureClusterIT {
                 line(c, LISTENING, 60);
             }
             String group = String.join(",", nodes);
-            int lease = 5_000;
+            int lease = 10_000; // the default: its heartbeat (2 s) finds the silence in 6-8 s, well inside the lease
             ChildProcess p1 = party(net, "p1", group, "split", 3, 1, lease);
             ChildProcess p2 = party(net, "p2", group, "split", 3, 1, lease);
             observer = LockstepClient.builder().address(group).clientName("observer")
