@@ -177,6 +177,11 @@ final class ClientSession {
         declared.put(barrier, parties);
     }
 
+    /** Forgets a declaration the coordinator dropped: a new session does not declare it again. */
+    void undeclared(String barrier) {
+        declared.remove(barrier);
+    }
+
     // ---- connecting ----------------------------------------------------------------------------------------------
 
     /** Opens the first connection; the future completes with the first WELCOME or fails with a clear message. */
@@ -589,7 +594,7 @@ final class ClientSession {
                 }
                 yield true;
             }
-            case HELLO, DECLARE, AWAIT, CANCEL, ACTION_DONE, ABORT, RESET, QUERY, PING, ACK, GOODBYE, AUTH,
+            case HELLO, DECLARE, UNDECLARE, AWAIT, CANCEL, ACTION_DONE, ABORT, RESET, QUERY, PING, ACK, GOODBYE, AUTH,
                  LIST, GROUP -> false;
         };
         if (!fromCoordinator) {

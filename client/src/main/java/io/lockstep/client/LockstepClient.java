@@ -100,6 +100,24 @@ public final class LockstepClient implements AutoCloseable {
         return new DistributedBarrier(this, name, parties, action, null);
     }
 
+    /**
+     * This client no longer takes part in the barrier {@code name}: the coordinator drops its declaration (and forgets
+     * the barrier once nobody declares it and nobody waits there), so a long-lived client does not keep every barrier
+     * it ever used alive. Awaits on its handles then fail until it declares the barrier again with
+     * {@link #barrier(String, int)}.
+     *
+     * @throws IllegalStateException if an await of this client still waits at the barrier
+     * @throws LockstepException     if this client never declared it
+     */
+    public void forget(String name) {
+        try {
+            call(id -> new Message.Undeclare(id, name));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
+        session.undeclared(name);
+    }
+
     /** Every barrier the coordinator holds, by name, with who is waiting and for how long. */
     public List<BarrierStatus> barriers() {
         Message.Barriers all = (Message.Barriers) call(Message.ListBarriers::new);

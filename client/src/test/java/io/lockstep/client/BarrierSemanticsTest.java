@@ -446,6 +446,18 @@ class BarrierSemanticsTest {
     }
 
     @Test
+    void aClientForgetsABarrierAndTheCoordinatorWithItOnceNobodyDeclaresIt() throws Exception {
+        LockstepClient c = coordinator.client("forgetful");
+        DistributedBarrier b = c.barrier("used-once", 1);
+        assertEquals(0, b.await());
+        c.forget("used-once");
+        assertTrue(c.barriers().stream().noneMatch(s -> s.name().equals("used-once")), "forgotten: " + c.barriers());
+        assertThrows(LockstepException.class, () -> c.forget("used-once"), "it was forgotten already");
+        DistributedBarrier again = c.barrier("used-once", 1);
+        assertEquals(0, again.await(), "and can be declared again");
+    }
+
+    @Test
     void connectingToNothingFailsWithAClearIOException() {
         IOException e = assertThrows(IOException.class, () -> LockstepClient.builder().address("127.0.0.1:1")
                 .connectTimeout(Duration.ofSeconds(2)).connect());

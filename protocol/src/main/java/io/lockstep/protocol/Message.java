@@ -214,6 +214,18 @@ public sealed interface Message {
         }
     }
 
+    /**
+     * This session no longer takes part in the barrier: its declaration is dropped, and the barrier is forgotten
+     * when no session declares it and nobody waits at it. Answered by OK, or ERROR (an await of this session still
+     * waits there; or the session never declared it).
+     */
+    record Undeclare(long requestId, String barrier) implements Request {
+        @Override
+        public MessageType type() {
+            return MessageType.UNDECLARE;
+        }
+    }
+
     /** Break the current waiters and start a fresh generation. Answered by OK or ERROR. */
     record Reset(long requestId, String barrier) implements Request {
         @Override

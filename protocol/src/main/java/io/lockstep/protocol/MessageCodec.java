@@ -35,6 +35,7 @@ import java.util.List;
  * LIST        0x0C  u64 requestId
  * ACK         0x0D  u64 received
  * GROUP       0x0E  (empty)
+ * UNDECLARE   0x0F  u64 requestId, str barrier
  * WELCOME     0x81  u16 version, u64 sessionId, u32 maxFrameBytes, str coordinator, u32 leaseMillis,
  *                   u32 heartbeatMillis, u8 resumed, u64 received, str note
  * OK          0x82  u64 requestId
@@ -102,6 +103,8 @@ public final class MessageCodec {
                 yield writeString(out, d.succeeded() ? "" : d.failure());
             }
             case ABORT -> writeString(out.writeLong(((Message.Abort) m).requestId()), ((Message.Abort) m).barrier());
+            case UNDECLARE -> writeString(out.writeLong(((Message.Undeclare) m).requestId()),
+                    ((Message.Undeclare) m).barrier());
             case RESET -> writeString(out.writeLong(((Message.Reset) m).requestId()), ((Message.Reset) m).barrier());
             case QUERY -> writeString(out.writeLong(((Message.Query) m).requestId()), ((Message.Query) m).barrier());
             case WELCOME -> {
@@ -233,6 +236,7 @@ public final class MessageCodec {
                 yield new Message.ActionDone(id, ok ? null : failure);
             }
             case ABORT -> new Message.Abort(in.readLong(), readString(in));
+            case UNDECLARE -> new Message.Undeclare(in.readLong(), readString(in));
             case RESET -> new Message.Reset(in.readLong(), readString(in));
             case QUERY -> new Message.Query(in.readLong(), readString(in));
             case WELCOME -> new Message.Welcome(in.readUnsignedShort(), in.readLong(), in.readInt(), readString(in),

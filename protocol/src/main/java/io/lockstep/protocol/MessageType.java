@@ -19,6 +19,7 @@ public enum MessageType {
     LIST(0x0C),
     ACK(0x0D),
     GROUP(0x0E),
+    UNDECLARE(0x0F),
 
     WELCOME(0x81),
     OK(0x82),

@@ -7,8 +7,13 @@ package io.lockstep.protocol;
 public final class Protocol {
     /** The first four bytes of every HELLO body: ASCII "LKST". */
     public static final int MAGIC = 0x4C4B5354;
-    /** The protocol version this code speaks. */
-    public static final short VERSION = 1;
+    /**
+     * The protocol version this code speaks. 2 added GOODBYE's {@code exiting} byte, GROUP and GROUP_STATUS, UNDECLARE
+     * and the error NOT_LEADER.
+     */
+    public static final short VERSION = 2;
+    /** The oldest version a coordinator still serves: a version-1 client uses none of what 2 added. */
+    public static final short MIN_VERSION = 1;
     /** Default TCP port of the coordinator's protocol. */
     public static final int DEFAULT_PORT = 7777;
     /** Default TCP port of the coordinator's HTTP admin endpoints. */

@@ -29,6 +29,7 @@ class MessageCodecTest {
             new Message.Goodbye(),
             new Message.Goodbye(true),
             new Message.Group(),
+            new Message.Undeclare(9, "game"),
             new Message.GroupStatus("n1", "n1", 3, 120, List.of(new Message.Member("n1", "h1:7790", "h1:7777", "leader",
                     120, -1), new Message.Member("n2", "h2:7790", "", "follower", 117, 12))),
             new Message.GroupStatus("", "", 0, 0, List.of()),
@@ -70,7 +71,7 @@ class MessageCodecTest {
     @Test
     void goldenBytesMatchTheSpec() {
         // Each expected string is the frame written out by hand from PROTOCOL.md: length, type, fields.
-        assertEquals("00000022" + "01" + "4c4b5354" + "0001" + "0005" + "737573616e" + "00000000"
+        assertEquals("00000022" + "01" + "4c4b5354" + "0002" + "0005" + "737573616e" + "00000000"
                 + "0000000000000000" + "0000000000000000", hex(new Message.Hello("susan")));
         assertEquals("0000001d" + "01" + "4c4b5354" + "0001" + "0000" + "00002710" + "0000000000000007"
                 + "0000000000000003", hex(new Message.Hello(Protocol.MAGIC, 1, "", 10_000, 7, 3)));
@@ -80,6 +81,7 @@ class MessageCodecTest {
         assertEquals("00000001" + "0a", hex(new Message.Goodbye()));
         assertEquals("00000002" + "0a" + "01", hex(new Message.Goodbye(true)));
         assertEquals("00000001" + "0e", hex(new Message.Group()));
+        assertEquals("0000000f" + "0f" + "0000000000000009" + "0004" + "67616d65", hex(new Message.Undeclare(9, "game")));
         assertEquals("0000003e" + "8c" + "0002" + "6e31" + "0002" + "6e31" + "0000000000000003" + "0000000000000078"
                 + "00000001" + "0002" + "6e31" + "0001" + "61" + "0000" + "0006" + "6c6561646572" + "0000000000000078"
                 + "ffffffffffffffff", hex(new Message.GroupStatus("n1", "n1", 3, 120,

@@ -182,6 +182,8 @@ public final class BarrierCore {
             actionDone(c);
         } else if (command instanceof Command.Abort c) {
             abort(c);
+        } else if (command instanceof Command.Undeclare c) {
+            undeclare(c);
         } else if (command instanceof Command.Reset c) {
             reset(c);
         } else if (command instanceof Command.Query c) {
@@ -308,9 +310,7 @@ public final class BarrierCore {
         s.awaits.clear();
         for (Barrier b : s.declared) {
             b.declarers.remove(s);
-            if (b.declarers.isEmpty() && b.arrived.isEmpty() && b.queued.isEmpty()) {
-                barriers.remove(b.name);
-            }
+            forgetIfUnused(b);
         }
         s.declared.clear();
     }
@@ -360,6 +360,37 @@ public final class BarrierCore {
         b.declarers.add(s);
         s.declared.add(b);
         reply(s, new Effect.Ok(s.id, c.requestId()));
+    }
+
+    private void undeclare(Command.Undeclare c) {
+        Session s = sessions.get(c.session());
+        if (s == null) {
+            return;
+        }
+        Barrier b = barriers.get(c.barrier());
+        if (b == null || !b.declarers.contains(s)) {
+            reply(s, new Effect.Rejected(s.id, c.requestId(), ErrorCode.NOT_DECLARED,
+                    "barrier '" + c.barrier() + "' was not declared by this session"));
+            return;
+        }
+        for (Waiter w : s.awaits.values()) {
+            if (w.barrier == b) {
+                reply(s, new Effect.Rejected(s.id, c.requestId(), ErrorCode.INVALID_ARGUMENT, "an await of this "
+                        + "session still waits at barrier '" + b.name + "' (request " + w.requestId + ")"));
+                return;
+            }
+        }
+        b.declarers.remove(s);
+        s.declared.remove(b);
+        forgetIfUnused(b);
+        reply(s, new Effect.Ok(s.id, c.requestId()));
+    }
+
+    /** A barrier nobody declares and nobody waits at is forgotten: memory does not grow with names used once. */
+    private void forgetIfUnused(Barrier b) {
+        if (b.declarers.isEmpty() && b.arrived.isEmpty() && b.queued.isEmpty()) {
+            barriers.remove(b.name);
+        }
     }
 
     private void abort(Command.Abort c) {

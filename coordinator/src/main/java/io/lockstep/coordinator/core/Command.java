@@ -104,6 +104,10 @@ public sealed interface Command {
     record Abort(long session, long requestId, String barrier) implements Command {
     }
 
+    /** The session no longer takes part in the barrier; refused while one of its awaits waits there. */
+    record Undeclare(long session, long requestId, String barrier) implements Command {
+    }
+
     record Reset(long session, long requestId, String barrier) implements Command {
     }
 

@@ -314,6 +314,7 @@ public final class CoordinatorState {
             case CANCEL -> new Command.Cancel(session, r.requestId());
             case ACTION_DONE -> new Command.ActionDone(session, r.requestId(), ((Message.ActionDone) r).failure());
             case ABORT -> new Command.Abort(session, r.requestId(), ((Message.Abort) r).barrier());
+            case UNDECLARE -> new Command.Undeclare(session, r.requestId(), ((Message.Undeclare) r).barrier());
             case RESET -> new Command.Reset(session, r.requestId(), ((Message.Reset) r).barrier());
             case QUERY -> new Command.Query(session, r.requestId(), ((Message.Query) r).barrier());
             case LIST -> new Command.ListBarriers(session, r.requestId());

@@ -121,7 +121,7 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
                 driver.goodbye(link, ((Message.Goodbye) msg).exiting());
                 ctx.close();
             }
-            case DECLARE, AWAIT, CANCEL, ACTION_DONE, ABORT, RESET, QUERY, LIST -> {
+            case DECLARE, UNDECLARE, AWAIT, CANCEL, ACTION_DONE, ABORT, RESET, QUERY, LIST -> {
                 Message.Request r = (Message.Request) msg;
                 if (r.requestId() == 0) {
                     fail(ctx, ErrorCode.BAD_REQUEST_ID, "request id 0 is reserved");
@@ -146,9 +146,10 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
                     hello.magic()));
             return;
         }
-        if (hello.version() != Protocol.VERSION) {
+        if (hello.version() < Protocol.MIN_VERSION || hello.version() > Protocol.VERSION) {
             fail(ctx, ErrorCode.UNSUPPORTED_VERSION, "protocol version " + hello.version()
-                    + " is not supported; this coordinator speaks version " + Protocol.VERSION);
+                    + " is not supported; this coordinator speaks versions " + Protocol.MIN_VERSION + " to "
+                    + Protocol.VERSION);
             return;
         }
         int nameBytes = hello.clientName().getBytes(StandardCharsets.UTF_8).length;

@@ -187,8 +187,10 @@ class BarrierCoreModelTest {
         } else if (p < 62 && !runActions.isEmpty()) {
             long[] ra = runActions.remove(rnd.nextInt(runActions.size()));
             return new Command.ActionDone(ra[0], ra[1], rnd.nextInt(3) == 0 ? "boom" : null);
-        } else if (p < 66) {
+        } else if (p < 64) {
             return new Command.Abort(s, req, b);
+        } else if (p < 66) {
+            return new Command.Undeclare(s, req, b);
         } else if (p < 71) {
             return new Command.Reset(s, req, b);
         } else if (p < 74) {

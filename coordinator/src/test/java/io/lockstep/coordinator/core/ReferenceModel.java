@@ -97,6 +97,8 @@ final class ReferenceModel {
             actionDone(d);
         } else if (c instanceof Command.Abort a) {
             abort(a);
+        } else if (c instanceof Command.Undeclare u) {
+            undeclare(u);
         } else if (c instanceof Command.Reset r) {
             reset(r);
         } else if (c instanceof Command.Query q) {
@@ -353,6 +355,28 @@ final class ReferenceModel {
             out.add(new Effect.Rejected(session, req, ErrorCode.UNKNOWN_BARRIER, "?"));
         }
         return b;
+    }
+
+    private void undeclare(Command.Undeclare u) {
+        if (!sessions.containsKey(u.session())) {
+            return;
+        }
+        B b = barriers.get(u.barrier());
+        if (b == null || !b.declarers.contains(u.session())) {
+            out.add(new Effect.Rejected(u.session(), u.requestId(), ErrorCode.NOT_DECLARED, "?"));
+            return;
+        }
+        for (W w : outstanding) {
+            if (w.session == u.session() && w.barrier == b) {
+                out.add(new Effect.Rejected(u.session(), u.requestId(), ErrorCode.INVALID_ARGUMENT, "?"));
+                return;
+            }
+        }
+        b.declarers.remove(u.session());
+        if (b.declarers.isEmpty() && b.arrived.isEmpty() && b.queue.isEmpty()) {
+            barriers.remove(b.name);
+        }
+        out.add(new Effect.Ok(u.session(), u.requestId()));
     }
 
     private void abort(Command.Abort a) {

@@ -123,6 +123,29 @@ class ProtocolRulesTest {
     }
 
     @Test
+    void undeclareDropsADeclarationAndTheBarrierOnceNobodyDeclaresItButNotWhileAnAwaitWaits() throws Exception {
+        RawPeer p = peer();
+        p.handshake("long-lived");
+        p.send(new Message.Declare(1, "once", 2));
+        assertInstanceOf(Message.Ok.class, p.read());
+        p.send(await(2, "once", false));
+        p.send(new Message.Undeclare(3, "once"));
+        Message.Error busy = (Message.Error) p.read();
+        assertEquals(3, busy.requestId());
+        assertEquals(ErrorCode.INVALID_ARGUMENT, busy.code(), busy.message());
+        p.send(new Message.Cancel(2));
+        assertInstanceOf(Message.Failed.class, p.read(), "the withdrawn await");
+        p.send(new Message.Reset(4, "once"));
+        assertInstanceOf(Message.Ok.class, p.read());
+        p.send(new Message.Undeclare(5, "once"));
+        assertInstanceOf(Message.Ok.class, p.read());
+        p.send(new Message.Query(6, "once"));
+        assertEquals(ErrorCode.UNKNOWN_BARRIER, ((Message.Error) p.read()).code(), "forgotten: nobody declares it");
+        p.send(new Message.Undeclare(7, "once"));
+        assertEquals(ErrorCode.NOT_DECLARED, ((Message.Error) p.read()).code());
+    }
+
+    @Test
     void aZeroTimeoutPassesForThePartyThatCompletesTheGenerationAndTimesOutOtherwise() throws Exception {
         RawPeer a = peer();
         RawPeer b = peer();
