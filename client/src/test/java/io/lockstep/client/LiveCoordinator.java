@@ -59,10 +59,15 @@ final class LiveCoordinator implements AutoCloseable {
 
     /** Waits for a condition with a deadline; fails the test if it never holds. */
     static void waitFor(Duration limit, BooleanSupplier condition) {
+        waitFor(limit, condition, () -> "condition did not hold within " + limit);
+    }
+
+    /** As {@link #waitFor(Duration, BooleanSupplier)}, failing with {@code why} (read only then). */
+    static void waitFor(Duration limit, BooleanSupplier condition, java.util.function.Supplier<String> why) {
         long end = System.nanoTime() + limit.toNanos();
         while (!condition.getAsBoolean()) {
             if (System.nanoTime() > end) {
-                fail("condition did not hold within " + limit);
+                fail(why.get());
             }
             try {
                 Thread.sleep(2);

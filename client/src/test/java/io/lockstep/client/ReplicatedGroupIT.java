@@ -47,10 +47,14 @@ class ReplicatedGroupIT {
     }
 
     private static boolean logged(CoordinatorGroup group, int node, String text) {
+        return log(group, node).stream().anyMatch(l -> l.contains(text));
+    }
+
+    private static List<String> log(CoordinatorGroup group, int node) {
         try {
-            return group.log(node).stream().anyMatch(l -> l.contains(text));
+            return group.log(node);
         } catch (java.io.IOException e) {
-            return false;
+            return List.of(e.toString());
         }
     }
 
@@ -149,12 +153,8 @@ class ReplicatedGroupIT {
             rounds(ba, bb, 300); // two of three carry on, and snapshot, and purge their logs
             group.start(follower);
             rounds(ba, bb, 20);
-            for (long end = System.nanoTime() + LIMIT.toNanos(); !logged(group, follower, "loaded the snapshot at");
-                 Thread.sleep(20)) {
-                if (System.nanoTime() > end) {
-                    throw new AssertionError("the follower did not load a snapshot: " + group.log(follower));
-                }
-            }
+            LiveCoordinator.waitFor(LIMIT, () -> logged(group, follower, "loaded the snapshot at"),
+                    () -> "the follower did not load a snapshot: " + log(group, follower));
             group.kill(leader); // from here on, every commit needs the node that was brought back
             rounds(ba, bb, 20);
             int next = group.leader(30);
