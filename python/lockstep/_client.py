@@ -1,0 +1,818 @@
+"""A session with a Lockstep coordinator: one connection at a time, one I/O thread, resumed across cuts.
+
+How it works, in one place:
+
+* The calling threads never touch the socket. A request is encoded, given a request id, remembered until the
+  coordinator confirms it (``received`` in PONG or WELCOME) and queued; the I/O thread writes it. Each request's
+  caller waits on its own :class:`_Call` until the I/O thread hands it the final answer.
+* The I/O thread reads frames, counts the coordinator's answers, acknowledges them (ACK ahead of a request once 8
+  are unacknowledged, on its own after 64), PINGs in every heartbeat in which it did not both send and receive,
+  and takes a connection silent for three heartbeats as dead.
+* After a cut it reconnects at once, then with backoff, trying every address it knows (a follower of a
+  coordinator group names its leader), and resumes the session: HELLO with the session id and the count of
+  answers received; the coordinator re-sends what was missed and the client re-sends every request the
+  coordinator had not received. Nothing is lost or processed twice.
+* A session whose lease ran out while the client was cut off, or that the coordinator no longer knows, is lost:
+  its pending calls fail with :class:`SessionLostError` and the next request opens a new session (declarations
+  are made again: they belong to a session).
+* ``close()`` (also at interpreter exit and at the end of a ``multiprocessing`` child) sends GOODBYE, so the other
+  parties learn at once that this one is gone. A forked child never uses its parent's connection: it opens its
+  own session on first use.
+"""
+
+import atexit
+import collections
+import hashlib
+import hmac
+import itertools
+import logging
+import os
+import selectors
+import socket
+import ssl
+import threading
+import time
+import weakref
+
+from . import _wire as wire
+from ._errors import LockstepError, SessionLostError
+
+log = logging.getLogger("lockstep")
+log.addHandler(logging.NullHandler())
+
+_ACK_WITH_REQUEST = 8   # answers unacknowledged before an ACK rides ahead of the next request
+_ACK_ALONE = 64         # ... before an ACK goes on its own
+_SILENT_HEARTBEATS = 3  # a connection silent this many heartbeats is dead
+_MAX_BACKOFF = 1.0
+_AUTH_CONTEXT = b"LKST-AUTH-1"
+
+
+class InvalidRequestError(LockstepError, ValueError):
+    """The coordinator refused a request as invalid: a barrier declared with another number of parties, a name
+    too long, a contribution over its limit. Also a ``ValueError``."""
+
+
+def default_client_name():
+    return "%s-%d" % (socket.gethostname(), os.getpid())
+
+
+def parse_addresses(address):
+    """``"h1:7777,h2:7777"``, ``"host"`` (port 7777), ``"[::1]:7777"``, or a list of these: a list of (host, port)."""
+    if address is None:
+        address = os.environ.get("LOCKSTEP_COORDINATOR") or "localhost:%d" % wire.DEFAULT_PORT
+    parts = [address] if isinstance(address, str) else list(address)
+    result = []
+    for part in parts:
+        for item in str(part).split(","):
+            item = item.strip()
+            if not item:
+                continue
+            host, port = item, wire.DEFAULT_PORT
+            if item.startswith("["):
+                end = item.find("]")
+                if end < 0:
+                    raise ValueError("bad coordinator address %r: no closing ']'" % item)
+                host, rest = item[1:end], item[end + 1:]
+                if rest:
+                    if not rest.startswith(":"):
+                        raise ValueError("bad coordinator address %r" % item)
+                    port = rest[1:]
+            elif item.count(":") == 1:
+                host, port = item.split(":")
+            try:
+                port = int(port)
+            except ValueError:
+                raise ValueError("bad coordinator address %r: the port is not a number" % item) from None
+            if not host or not 0 < port < 65536:
+                raise ValueError("bad coordinator address %r: write it as host:port" % item)
+            result.append((host, port))
+    if not result:
+        raise ValueError("no coordinator address given")
+    return result
+
+
+def _format_address(addr):
+    host, port = addr
+    return ("[%s]:%d" if ":" in host else "%s:%d") % (host, port)
+
+
+class Options:
+    """How to reach a coordinator: picklable, so a barrier passed to a spawned process reaches the same one."""
+
+    __slots__ = ("addresses", "client_name", "lease", "connect_timeout", "auth_secret", "tls", "tls_ca",
+                 "tls_cert", "tls_key")
+
+    def __init__(self, address=None, client_name=None, lease=None, connect_timeout=10.0, auth_secret=None,
+                 auth_secret_file=None, tls=False, tls_ca=None, tls_cert=None, tls_key=None):
+        self.addresses = tuple(parse_addresses(address))
+        if client_name is not None:
+            n = len(client_name.encode("utf-8"))
+            if not 1 <= n <= 256:
+                raise ValueError("client_name must be 1 to 256 bytes of UTF-8, not %d" % n)
+        self.client_name = client_name
+        if lease is not None and lease <= 0:
+            raise ValueError("lease must be positive (seconds), not %r" % (lease,))
+        self.lease = lease
+        if connect_timeout <= 0:
+            raise ValueError("connect_timeout must be positive (seconds), not %r" % (connect_timeout,))
+        self.connect_timeout = float(connect_timeout)
+        if auth_secret is None and auth_secret_file is not None:
+            with open(auth_secret_file, "rb") as f:
+                auth_secret = f.read().strip()
+        if auth_secret is None and os.environ.get("LOCKSTEP_AUTH_SECRET", "").strip():
+            auth_secret = os.environ["LOCKSTEP_AUTH_SECRET"].strip()
+        if isinstance(auth_secret, str):
+            auth_secret = auth_secret.encode("utf-8")
+        self.auth_secret = auth_secret
+        if (tls_cert is None) != (tls_key is None):
+            raise ValueError("tls_cert and tls_key go together")
+        self.tls = bool(tls or tls_ca or tls_cert)
+        self.tls_ca, self.tls_cert, self.tls_key = tls_ca, tls_cert, tls_key
+
+    def key(self):
+        return tuple(getattr(self, s) for s in self.__slots__)
+
+    def __getstate__(self):
+        return self.key()
+
+    def __setstate__(self, state):
+        for slot, value in zip(self.__slots__, state):
+            setattr(self, slot, value)
+
+    def describe(self):
+        return ",".join(_format_address(a) for a in self.addresses)
+
+    def ssl_context(self):
+        if not self.tls:
+            return None
+        ctx = ssl.create_default_context(cafile=self.tls_ca)
+        if self.tls_cert:
+            ctx.load_cert_chain(self.tls_cert, self.tls_key)
+        return ctx
+
+
+class _Call:
+    """One request waiting for its final answer (and, for an await, perhaps first RUN_ACTION)."""
+
+    __slots__ = ("request_id", "epoch", "event", "answer", "error", "parts", "run_action")
+
+    def __init__(self):
+        self.request_id = 0
+        self.epoch = 0
+        self.event = threading.Event()
+        self.answer = None      # the final frame
+        self.error = None       # or the exception that ends the call
+        self.parts = []         # RELEASE_PART contributions, in order
+        self.run_action = None  # the generation whose action this await must run, until it does
+
+    @property
+    def done(self):
+        return self.answer is not None or self.error is not None
+
+
+class _Redirect(Exception):
+    def __init__(self, leader):
+        super().__init__(leader)
+        self.leader = leader
+
+
+class _Handshake:
+    __slots__ = ("sock", "welcome", "leftover", "address")
+
+    def __init__(self, sock, welcome, leftover, address):
+        self.sock, self.welcome, self.leftover, self.address = sock, welcome, leftover, address
+
+
+class Client:
+    """A session with a coordinator (or a coordinator group). Thread-safe; one I/O thread; close it when done.
+
+    Made by :func:`lockstep.connect`. ``barrier()`` gives a :class:`lockstep.Barrier` bound to this session.
+    """
+
+    def __init__(self, options, connect_now=True):
+        self._options = options
+        self._name_given = options.client_name is not None
+        self._fresh_state()
+        _track(self)
+        if connect_now:
+            self._ensure_connected()
+
+    # ---- state ---------------------------------------------------------------------------------------------------
+
+    def _fresh_state(self):
+        self._pid = os.getpid()
+        self._client_name = self._options.client_name or default_client_name()
+        self._lock = threading.Lock()
+        self._connect_lock = threading.Lock()
+        self._closed = False
+        self._stop = threading.Event()
+        self._thread = None
+        self._sock = None            # the live connection, or None while cut
+        self._leftover = b""
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
+        self._ids = itertools.count(1)
+        self._epoch = 0              # +1 for every session lost; calls of an older epoch have failed
+        self._session_id = 0
+        self._lease = None
+        self._heartbeat = None
+        self._sent = 0               # counted requests sent in this session
+        self._unconfirmed = collections.deque()  # (count, frame) the coordinator has not confirmed
+        self._received = 0           # counted answers received in this session
+        self._acked = 0              # the received count last sent to the coordinator
+        self._pending = {}
+        self._group_calls = collections.deque()
+        self._out = []
+        self._declared = {}          # barrier name -> parties, declared in this session
+        self._last_heard = time.monotonic()
+        self._coordinator = ""
+        self._next_address = 0
+
+    def _reset_after_fork(self):
+        """In a forked child: drop the parent's connection and thread (never write to them) and start clean."""
+        old = self._sock
+        wake = (self._wake_r, self._wake_w)
+        closed = self._closed
+        self._fresh_state()
+        self._closed = closed
+        for s in (old,) + wake:
+            if s is not None:
+                try:
+                    s.close()  # the child's copy only: the parent's connection stays open and says nothing
+                except OSError:
+                    pass
+
+    @property
+    def client_name(self):
+        """The name this client's parties carry in the coordinator's messages (default: host name and pid)."""
+        return self._client_name
+
+    @property
+    def session_id(self):
+        return self._session_id
+
+    @property
+    def address(self):
+        return self._options.describe()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return "<lockstep.Client %r at %s session=%d>" % (self._client_name, self.address, self._session_id)
+
+    # ---- connecting ----------------------------------------------------------------------------------------------
+
+    def _ensure_connected(self):
+        if self._pid != os.getpid():
+            self._reset_after_fork()
+        if self._thread is not None:
+            return
+        with self._connect_lock:
+            if self._closed:
+                raise LockstepError("this Lockstep client is closed")
+            if self._thread is not None:
+                return
+            hs = self._connect_within(self._options.connect_timeout, resume=False)
+            with self._lock:
+                self._established(hs)
+            self._thread = threading.Thread(target=self._run, name="lockstep-io", daemon=True)
+            self._thread.start()
+
+    def _connect_within(self, seconds, resume):
+        """Tries every address (following NOT_LEADER hints) until one serves a session or ``seconds`` pass."""
+        deadline = time.monotonic() + seconds
+        addresses = list(self._options.addresses)
+        errors = collections.OrderedDict()
+        hint = None
+        attempt = 0
+        while True:
+            if hint is not None:
+                addr, hint = hint, None
+            else:
+                addr = addresses[self._next_address % len(addresses)]
+                self._next_address += 1
+            left = deadline - time.monotonic()
+            share = left if len(addresses) == 1 else max(min(left, seconds / len(addresses)), 0.05)
+            try:
+                return self._handshake(addr, share, resume)
+            except _Redirect as r:
+                errors[_format_address(addr)] = "not the group's leader" + (
+                    " (it named %s)" % r.leader if r.leader else "")
+                if r.leader:
+                    try:
+                        hint = parse_addresses(r.leader)[0]
+                        if hint not in addresses:
+                            addresses.append(hint)
+                    except ValueError:
+                        hint = None
+            except LockstepError as e:
+                if e.code in ("AUTH_FAILED", "AUTH_REQUIRED", "BAD_MAGIC", "UNSUPPORTED_VERSION",
+                              "MALFORMED_FRAME", "TLS_REQUIRED", "NO_SECRET", "HTTP"):
+                    raise  # another node would say the same
+                errors[_format_address(addr)] = str(e)
+            except ssl.SSLError as e:
+                raise LockstepError("cannot connect to coordinator at %s: TLS failed: %s"
+                                    % (_format_address(addr), e.reason or e), "TLS") from None
+            except (OSError, wire.MalformedFrame) as e:
+                errors[_format_address(addr)] = _describe_os_error(e)
+            attempt += 1
+            if time.monotonic() >= deadline:
+                said = "; ".join("%s: %s" % kv for kv in errors.items())
+                raise LockstepError("cannot connect to coordinator at %s: %s" % (self.address, said))
+            if attempt % len(addresses) == 0 and hint is None:
+                time.sleep(min(0.05 * attempt, 0.5, max(deadline - time.monotonic(), 0)))
+
+    def _handshake(self, addr, timeout, resume):
+        """Connects to one node and runs HELLO (and AUTH) to WELCOME, blocking, within ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        raw = socket.create_connection(addr, timeout=timeout)
+        sock = raw
+        try:
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            ctx = self._options.ssl_context()
+            if ctx is not None:
+                sock = ctx.wrap_socket(raw, server_hostname=addr[0])
+            lease_ms = int(round(self._options.lease * 1000)) if self._options.lease else 0
+            with self._lock:
+                session = self._session_id if resume else 0
+                received = self._received if resume else 0
+            sock.sendall(wire.hello(self._client_name, lease_ms, session, received))
+            buf = bytearray()
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise LockstepError("no WELCOME within %.1f s" % timeout)
+                sock.settimeout(left)
+                try:
+                    data = sock.recv(65536)
+                except socket.timeout:
+                    raise LockstepError("no WELCOME within %.1f s" % timeout) from None
+                if not data:
+                    raise LockstepError("the coordinator closed the connection during the handshake")
+                buf += data
+                if buf[:5] == b"HTTP/":
+                    raise LockstepError(
+                        "cannot connect to coordinator at %s: it answered in HTTP: that is a web server, perhaps "
+                        "the coordinator's HTTP port (/health, /metrics); its barrier protocol listens on another "
+                        "port, 7777 by default" % _format_address(addr), "HTTP")
+                while True:
+                    one = wire.split_one(buf)
+                    if one is None:
+                        break
+                    f = wire.decode(*one)
+                    if f.type == wire.CHALLENGE:
+                        secret = self._options.auth_secret
+                        if not secret:
+                            raise LockstepError(
+                                "the coordinator at %s requires a shared secret: give auth_secret= or "
+                                "auth_secret_file=, or set LOCKSTEP_AUTH_SECRET" % _format_address(addr),
+                                "NO_SECRET")
+                        mac = hmac.new(secret, _AUTH_CONTEXT + f.nonce + self._client_name.encode("utf-8"),
+                                       hashlib.sha256).digest()
+                        sock.sendall(wire.auth(mac))
+                    elif f.type == wire.WELCOME:
+                        sock.settimeout(None)
+                        return _Handshake(sock, f, bytes(buf), addr)
+                    elif f.type == wire.ERROR and f.code == wire.NOT_LEADER:
+                        raise _Redirect(f.message)
+                    elif f.type == wire.ERROR:
+                        raise LockstepError("the coordinator at %s refused the connection: %s (%s)"
+                                            % (_format_address(addr), f.message, f.name), f.name)
+                    else:
+                        raise wire.MalformedFrame("unexpected frame 0x%02x before WELCOME" % f.type)
+        except BaseException:
+            sock.close()
+            raise
+
+    def _established(self, hs):
+        """Takes a fresh WELCOME into the session (under the lock): resumed, or a new session."""
+        w = hs.welcome
+        if not w.resumed:
+            if self._session_id:  # a resume refused: the old session's calls fail, its counts start over
+                self._lose_session(w.note or "the coordinator no longer knows session %d" % self._session_id)
+            # What is in _unconfirmed now was asked since the loss: the new session's first requests.
+            self._session_id = w.session_id
+        # Keep only what the coordinator has not received; send it again, in order.
+        while self._unconfirmed and self._unconfirmed[0][0] <= w.received:
+            self._unconfirmed.popleft()
+        self._out = [frame for _, frame in self._unconfirmed]
+        self._sock = hs.sock
+        self._leftover = hs.leftover
+        self._lease = w.lease_millis / 1000.0
+        self._heartbeat = max(w.heartbeat_millis / 1000.0, 0.01)
+        self._coordinator = w.coordinator
+        self._last_heard = time.monotonic()
+        log.debug("%s session %d with %s", "resumed" if w.resumed else "new", w.session_id,
+                  _format_address(hs.address))
+
+    def _lose_session(self, why):
+        """The session is gone (under the lock): fail what it had pending; the next request starts a new one."""
+        self._epoch += 1
+        self._session_id = 0
+        self._sent = self._received = self._acked = 0
+        self._unconfirmed.clear()
+        self._declared.clear()
+        pending, self._pending = self._pending, {}
+        for call in pending.values():
+            call.error = SessionLostError("the Lockstep session was lost: %s" % why)
+            call.event.set()
+        log.warning("session lost: %s", why)
+
+    # ---- requests (calling threads) ------------------------------------------------------------------------------
+
+    def _request(self, build, call=None):
+        """Queues a counted request; ``call`` (if any) will get its answer. Returns the request id."""
+        self._ensure_connected()
+        with self._lock:
+            if self._closed:
+                raise LockstepError("this Lockstep client is closed")
+            request_id = next(self._ids)
+            frame = build(request_id)
+            if call is not None:
+                call.request_id = request_id
+                call.epoch = self._epoch
+                self._pending[request_id] = call
+            self._sent += 1
+            self._unconfirmed.append((self._sent, frame))
+            if self._sock is not None:  # else it goes out after the resume
+                if self._received - self._acked >= _ACK_WITH_REQUEST:
+                    self._out.append(wire.ack(self._received))
+                    self._acked = self._received
+                self._out.append(frame)
+                self._wake()
+        return request_id
+
+    def _wake(self):
+        try:
+            self._wake_w.send(b"\x00")
+        except (BlockingIOError, OSError):
+            pass  # already awake
+
+    def _call(self, build):
+        call = _Call()
+        self._request(build, call)
+        self._wait(call)
+        return call
+
+    def _wait(self, call, timeout=None):
+        """Waits for ``call`` to finish (or for RUN_ACTION); KeyboardInterrupt reaches the caller."""
+        return call.event.wait(timeout)
+
+    def _answer(self, call, what):
+        """The final frame of a simple request, or raises what the coordinator said."""
+        if call.error is not None:
+            raise call.error
+        f = call.answer
+        if f.type == wire.ERROR:
+            raise _error_for(f, what)
+        return f
+
+    def _ensure_declared(self, name, parties):
+        with self._lock:
+            if self._declared.get(name) == parties and self._pid == os.getpid():
+                return
+        call = self._call(lambda rid: wire.declare(rid, name, parties))
+        self._answer(call, "declare barrier %r" % name)
+        with self._lock:
+            if call.epoch == self._epoch:
+                self._declared[name] = parties
+
+    # ---- the public requests -------------------------------------------------------------------------------------
+
+    def barrier(self, name, parties, action=None, timeout=None):
+        """A :class:`lockstep.Barrier` on this session, declared now: a coordinator that cannot be reached, or a
+        barrier that exists with another number of parties, is reported here rather than at the first wait."""
+        from ._barrier import Barrier
+        b = Barrier._bound(self, parties, action, timeout, name)
+        self._ensure_declared(name, parties)
+        return b
+
+    def forget(self, name):
+        """Drops this session's declaration of ``name`` (UNDECLARE): the coordinator forgets the barrier once
+        nobody declares it and nobody waits there."""
+        call = self._call(lambda rid: wire.undeclare(rid, name))
+        with self._lock:
+            self._declared.pop(name, None)
+        self._answer(call, "forget barrier %r" % name)
+
+    def barriers(self):
+        """Every barrier the coordinator holds (LIST), sorted by name: a list of dicts (name, parties,
+        generation, broken, broken_reason, waiting: [(party, waited_millis)])."""
+        return self._answer(self._call(wire.list_barriers), "list barriers").barriers
+
+    def status(self, name):
+        """One barrier's live state (QUERY): a dict (parties, generation, broken, broken_reason, waiting)."""
+        f = self._answer(self._call(lambda rid: wire.query(rid, name)), "query barrier %r" % name)
+        return dict(parties=f.parties, generation=f.generation, broken=f.broken, broken_reason=f.broken_reason,
+                    waiting=f.waiting)
+
+    def group(self):
+        """The coordinator group as the connected node sees it (GROUP): a dict (self_id, leader, term,
+        commit_index, members); empty ids and no members for a single coordinator."""
+        self._ensure_connected()
+        call = _Call()
+        with self._lock:
+            if self._sock is None:
+                raise LockstepError("not connected to the coordinator just now (reconnecting); try again")
+            self._group_calls.append(call)
+            self._out.append(wire.group())
+            self._wake()
+        self._wait(call)
+        if call.error is not None:
+            raise call.error
+        f = call.answer
+        return dict(self_id=f.self_id, leader=f.leader, term=f.term, commit_index=f.commit_index,
+                    members=f.members)
+
+    def close(self, exiting=False):
+        """Ends the session (GOODBYE) and stops the I/O thread. ``exiting=True`` tells the coordinator this process
+        is ending, so barriers it declared and had not reached break for the others too. Idempotent."""
+        if self._pid != os.getpid():
+            self._reset_after_fork()
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._sock is not None:
+                self._out.append(wire.goodbye(exiting))
+            self._wake()
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(5.0)
+        with self._lock:
+            self._fail_all(LockstepError("this Lockstep client was closed"))
+            sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()
+        for s in (self._wake_r, self._wake_w):
+            s.close()
+
+    def _fail_all(self, error):
+        pending, self._pending = self._pending, {}
+        groups, self._group_calls = list(self._group_calls), collections.deque()
+        for call in list(pending.values()) + groups:
+            call.error = error
+            call.event.set()
+
+    # ---- the I/O thread ------------------------------------------------------------------------------------------
+
+    def _run(self):
+        try:
+            while not self._stop.is_set():
+                if self._sock is None and not self._reconnect():
+                    break
+                self._serve()
+        except BaseException as e:  # a bug here must not leave callers waiting forever
+            log.exception("the Lockstep I/O thread failed")
+            with self._lock:
+                self._fail_all(LockstepError("the Lockstep client failed: %r" % (e,)))
+                sock, self._sock = self._sock, None
+            if sock is not None:
+                sock.close()
+
+    def _serve(self):
+        """Serves the live connection until it is cut or the client closes."""
+        sock = self._sock
+        sel = selectors.DefaultSelector()
+        sock.setblocking(False)
+        sel.register(sock, selectors.EVENT_READ)
+        sel.register(self._wake_r, selectors.EVENT_READ)
+        inbuf = bytearray(self._leftover)
+        self._leftover = b""
+        outbuf = bytearray()
+        want_write = False
+        heartbeat = self._heartbeat
+        now = time.monotonic()
+        next_tick = now + heartbeat
+        sent_in_tick = heard_in_tick = False
+        why = None
+        try:
+            if inbuf:
+                self._on_frames(inbuf)
+            while why is None:
+                if self._sock is not sock:
+                    why = "the coordinator ended the connection"
+                    break
+                with self._lock:
+                    if self._out:
+                        outbuf += b"".join(self._out)
+                        self._out.clear()
+                    closing = self._closed
+                if outbuf:
+                    try:
+                        n = sock.send(outbuf)
+                        del outbuf[:n]
+                        sent_in_tick = True
+                    except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError, InterruptedError):
+                        pass
+                if closing and not outbuf:
+                    return
+                if bool(outbuf) != want_write:
+                    want_write = bool(outbuf)
+                    sel.modify(sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if want_write else 0))
+                for key, _ in sel.select(max(next_tick - time.monotonic(), 0)):
+                    if key.fileobj is self._wake_r:
+                        try:
+                            while self._wake_r.recv(4096):
+                                pass
+                        except (BlockingIOError, OSError):
+                            pass
+                    elif key.fileobj is sock:
+                        got = self._read(sock, inbuf)
+                        if got is None:
+                            why = "the coordinator closed the connection"
+                        elif got:
+                            heard_in_tick = True
+                            self._last_heard = time.monotonic()
+                            self._on_frames(inbuf)
+                        if self._sock is not sock:
+                            why = why or "connection-level error"
+                now = time.monotonic()
+                if now >= next_tick and why is None:
+                    if now - self._last_heard > _SILENT_HEARTBEATS * heartbeat:
+                        why = "nothing heard for %.1f s (%d heartbeats)" % (now - self._last_heard,
+                                                                           _SILENT_HEARTBEATS)
+                    elif not (sent_in_tick and heard_in_tick):
+                        with self._lock:
+                            outbuf += wire.ping(self._received)
+                            self._acked = self._received
+                    sent_in_tick = heard_in_tick = False
+                    next_tick = max(next_tick + heartbeat, now)
+        except (OSError, wire.MalformedFrame) as e:
+            why = _describe_os_error(e)
+        finally:
+            sel.close()
+            if why is not None:
+                log.info("connection to the coordinator cut: %s; reconnecting", why)
+                with self._lock:
+                    if self._sock is sock:
+                        self._sock = None
+                    self._out.clear()  # whatever was counted is in _unconfirmed and goes again after the resume
+                    groups, self._group_calls = list(self._group_calls), collections.deque()
+                for call in groups:
+                    call.error = LockstepError("the connection was cut before the GROUP answer came; try again")
+                    call.event.set()
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+
+    @staticmethod
+    def _read(sock, inbuf):
+        """Reads what is there: bytes read (0 if none yet), or None at end of stream."""
+        total = 0
+        while True:
+            try:
+                data = sock.recv(262144)
+            except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError, InterruptedError):
+                return total
+            if not data:
+                return total if total else None
+            inbuf += data
+            total += len(data)
+
+    def _on_frames(self, inbuf):
+        frames = wire.split_frames(inbuf)
+        if not frames:
+            return
+        with self._lock:
+            for frame_type, body in frames:
+                f = wire.decode(frame_type, body)
+                if f.type in wire.COUNTED_ANSWERS and not (f.type == wire.ERROR and f.request_id == 0):
+                    self._received += 1
+                    self._on_answer(f)
+                elif f.type == wire.PONG:
+                    while self._unconfirmed and self._unconfirmed[0][0] <= f.received:
+                        self._unconfirmed.popleft()
+                elif f.type == wire.GROUP_STATUS:
+                    if self._group_calls:
+                        call = self._group_calls.popleft()
+                        call.answer = f
+                        call.event.set()
+                elif f.type == wire.ERROR:
+                    self._on_connection_error(f)
+                    return
+                else:
+                    raise wire.MalformedFrame("unexpected frame 0x%02x in a session" % f.type)
+            if self._received - self._acked >= _ACK_ALONE:
+                self._out.append(wire.ack(self._received))
+                self._acked = self._received
+
+    def _on_answer(self, f):
+        call = self._pending.get(f.request_id)
+        if call is None:
+            return  # the answer to a request whose caller has gone (e.g. a CANCEL's await after close)
+        if f.type == wire.RELEASE_PART:
+            call.parts.extend(f.contributions)
+            return
+        if f.type == wire.RUN_ACTION:
+            call.run_action = f.generation
+        else:
+            del self._pending[f.request_id]
+            call.answer = f
+        call.event.set()
+
+    def _on_connection_error(self, f):
+        """An ERROR with request id 0 (under the lock): the coordinator closes the connection after it."""
+        self._sock = None
+        if f.code == wire.SHUTTING_DOWN or f.code == wire.NOT_LEADER:
+            log.info("coordinator: %s (%s)", f.message, f.name)
+            return  # a cut: resume on the next node or when it is back
+        self._lose_session("the coordinator ended the connection: %s (%s)" % (f.message, f.name))
+
+    def _reconnect(self):
+        """Reconnects after a cut (at once, then with backoff) and resumes; False if the client closed."""
+        backoff = 0.0
+        while not self._stop.is_set():
+            with self._lock:
+                silent = time.monotonic() - self._last_heard
+                if self._session_id and self._lease and silent > self._lease:
+                    self._lose_session("no contact with the coordinator for %.1f s; the session lease of %g s "
+                                       "expired" % (silent, self._lease))
+                resume = bool(self._session_id)
+            budget = 2 * self._heartbeat if resume else self._options.connect_timeout
+            try:
+                hs = self._connect_within(max(budget, 0.2), resume)
+            except LockstepError as e:
+                log.info("reconnect failed: %s", e)
+                if e.code in ("AUTH_FAILED", "NO_SECRET", "TLS", "UNSUPPORTED_VERSION"):
+                    with self._lock:
+                        if self._pending:
+                            self._fail_all(e)
+                backoff = min(max(backoff * 2, 0.05), _MAX_BACKOFF)
+                self._stop.wait(backoff)
+                continue
+            with self._lock:
+                if self._closed:
+                    hs.sock.close()
+                    return False
+                self._established(hs)
+            return True
+        return False
+
+
+def _error_for(f, what):
+    message = "cannot %s: %s" % (what, f.message)
+    if f.code in (wire.INVALID_ARGUMENT, wire.PARTIES_MISMATCH):
+        return InvalidRequestError(message, f.name)
+    return LockstepError(message, f.name)
+
+
+def _describe_os_error(e):
+    if isinstance(e, ConnectionRefusedError):
+        return "connection refused (is the coordinator running there?)"
+    if isinstance(e, socket.gaierror):
+        return "unknown host (%s)" % (e.strerror or e)
+    if isinstance(e, socket.timeout):
+        return "timed out"
+    return str(e) or type(e).__name__
+
+
+# ---- every client of this process: closed at exit, reset in a forked child ---------------------------------------
+
+_live = weakref.WeakSet()
+_live_lock = threading.Lock()
+_exit_hooked_pid = None
+
+
+def _track(client):
+    global _exit_hooked_pid
+    with _live_lock:
+        _live.add(client)
+        if _exit_hooked_pid != os.getpid():
+            _exit_hooked_pid = os.getpid()
+            try:  # a multiprocessing child ends with os._exit: atexit does not run there, its finalizers do
+                import multiprocessing.util
+                multiprocessing.util.Finalize(None, _close_all_at_exit, exitpriority=100)
+            except Exception:  # pragma: no cover - multiprocessing unavailable
+                pass
+
+
+def _close_all_at_exit():
+    """GOODBYE with ``exiting`` from every client of this process, so the others learn at once it is gone."""
+    pid = os.getpid()
+    for client in list(_live):
+        if client._pid == pid:
+            try:
+                client.close(exiting=True)
+            except Exception:  # exit goes on
+                pass
+
+
+def _after_fork_in_child():
+    global _live_lock
+    _live_lock = threading.Lock()
+    for client in list(_live):
+        client._reset_after_fork()
+    from . import _barrier
+    _barrier._after_fork_in_child()
+
+
+atexit.register(_close_all_at_exit)
+os.register_at_fork(after_in_child=_after_fork_in_child)
