@@ -296,7 +296,7 @@ class Client:
             else:
                 addr = addresses[self._next_address % len(addresses)]
                 self._next_address += 1
-            left = deadline - time.monotonic()
+            left = max(deadline - time.monotonic(), 0.05)
             share = left if len(addresses) == 1 else max(min(left, seconds / len(addresses)), 0.05)
             try:
                 return self._handshake(addr, share, resume)
