@@ -103,7 +103,12 @@ class Barrier:
         return "<lockstep.Barrier %r parties=%d at %s>" % (self._name, self._parties, self._options.describe())
 
     def _session(self):
-        return self._client if self._client is not None else shared_client(self._options)
+        if self._client is not None:
+            return self._client
+        cached = self.__dict__.get("_cached")
+        if cached is None or cached._pid != os.getpid() or cached._closed:
+            cached = self._cached = shared_client(self._options)
+        return cached
 
     # ---- threading.Barrier's API ---------------------------------------------------------------------------------
 
@@ -195,7 +200,6 @@ class Barrier:
         try:
             while True:
                 client._wait(call)
-                call.event.clear()
                 if call.done:
                     break
                 if call.run_action is not None:
@@ -228,7 +232,7 @@ class Barrier:
         """CANCEL an await whose caller stopped waiting, and give the coordinator a moment to settle it."""
         try:
             client._request(lambda rid: wire.cancel(call.request_id))
-            call.event.wait(1.0)
+            call.wait(1.0)
         except LockstepError:
             pass
 

@@ -2,9 +2,11 @@
 
 How it works, in one place:
 
-* The calling threads never touch the socket. A request is encoded, given a request id, remembered until the
-  coordinator confirms it (``received`` in PONG or WELCOME) and queued; the I/O thread writes it. Each request's
-  caller waits on its own :class:`_Call` until the I/O thread hands it the final answer.
+* A request is encoded, given a request id, remembered until the coordinator confirms it (``received`` in PONG or
+  WELCOME), and written by the calling thread itself when the socket takes it at once (plain TCP; over TLS, and
+  whatever the socket does not take, the I/O thread writes). Every write happens under the client's lock, so
+  frames go out in the order they were made. Each request's caller waits on its own :class:`_Call` until the I/O
+  thread hands it the final answer.
 * The I/O thread reads frames, counts the coordinator's answers, acknowledges them (ACK ahead of a request once 8
   are unacknowledged, on its own after 64), PINGs in every heartbeat in which it did not both send and receive,
   and takes a connection silent for three heartbeats as dead.
@@ -33,6 +35,7 @@ import ssl
 import threading
 import time
 import weakref
+from _thread import allocate_lock
 
 from . import _wire as wire
 from ._errors import LockstepError, SessionLostError
@@ -44,6 +47,7 @@ _ACK_WITH_REQUEST = 8   # answers unacknowledged before an ACK rides ahead of th
 _ACK_ALONE = 64         # ... before an ACK goes on its own
 _SILENT_HEARTBEATS = 3  # a connection silent this many heartbeats is dead
 _MAX_BACKOFF = 1.0
+_READ_SIZE = 262144
 _AUTH_CONTEXT = b"LKST-AUTH-1"
 
 
@@ -154,12 +158,13 @@ class Options:
 class _Call:
     """One request waiting for its final answer (and, for an await, perhaps first RUN_ACTION)."""
 
-    __slots__ = ("request_id", "epoch", "event", "answer", "error", "parts", "run_action")
+    __slots__ = ("request_id", "epoch", "_signal", "answer", "error", "parts", "run_action")
 
     def __init__(self):
         self.request_id = 0
         self.epoch = 0
-        self.event = threading.Event()
+        self._signal = allocate_lock()  # held until the I/O thread has news for the caller (cheaper than an Event)
+        self._signal.acquire()
         self.answer = None      # the final frame
         self.error = None       # or the exception that ends the call
         self.parts = []         # RELEASE_PART contributions, in order
@@ -168,6 +173,17 @@ class _Call:
     @property
     def done(self):
         return self.answer is not None or self.error is not None
+
+    def wake(self):
+        """Tells the waiting caller there is news (set ``answer``, ``error`` or ``run_action`` first)."""
+        try:
+            self._signal.release()
+        except RuntimeError:
+            pass  # it has news it has not taken yet: it will look at the state anyway
+
+    def wait(self, timeout=None):
+        """Waits for news; the caller then looks at the state. KeyboardInterrupt reaches the caller."""
+        return self._signal.acquire(True, -1 if timeout is None else timeout)
 
 
 class _Redirect(Exception):
@@ -223,7 +239,9 @@ class Client:
         self._acked = 0              # the received count last sent to the coordinator
         self._pending = {}
         self._group_calls = collections.deque()
-        self._out = []
+        self._out = []               # frames to write, in order (under the lock)
+        self._outbuf = bytearray()   # bytes the socket has not taken yet (under the lock)
+        self._direct = False         # the calling threads may write to the socket (plain TCP)
         self._declared = {}          # barrier name -> parties, declared in this session
         self._last_heard = time.monotonic()
         self._coordinator = ""
@@ -401,7 +419,10 @@ class Client:
         while self._unconfirmed and self._unconfirmed[0][0] <= w.received:
             self._unconfirmed.popleft()
         self._out = [frame for _, frame in self._unconfirmed]
+        self._outbuf = bytearray()
+        hs.sock.setblocking(False)  # a calling thread's write must never block while it holds the lock
         self._sock = hs.sock
+        self._direct = not isinstance(hs.sock, ssl.SSLSocket)
         self._leftover = hs.leftover
         self._lease = w.lease_millis / 1000.0
         self._heartbeat = max(w.heartbeat_millis / 1000.0, 0.01)
@@ -420,7 +441,7 @@ class Client:
         pending, self._pending = self._pending, {}
         for call in pending.values():
             call.error = SessionLostError("the Lockstep session was lost: %s" % why)
-            call.event.set()
+            call.wake()
         log.warning("session lost: %s", why)
 
     # ---- requests (calling threads) ------------------------------------------------------------------------------
@@ -444,8 +465,28 @@ class Client:
                     self._out.append(wire.ack(self._received))
                     self._acked = self._received
                 self._out.append(frame)
-                self._wake()
+                if not (self._direct and self._flush_locked()):
+                    self._wake()
         return request_id
+
+    def _flush_locked(self):
+        """Writes what is queued, as far as the socket takes it without blocking (under the lock).
+
+        True if everything went out; else the I/O thread must write the rest when the socket can take it."""
+        if self._out:
+            self._outbuf += b"".join(self._out)
+            self._out.clear()
+        if not self._outbuf:
+            return True
+        try:
+            n = self._sock.send(self._outbuf)
+            del self._outbuf[:n]
+            self._sent_in_tick = True
+        except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError, InterruptedError):
+            pass
+        except OSError:
+            return False  # the I/O thread finds the connection dead when it reads
+        return not self._outbuf
 
     def _wake(self):
         try:
@@ -460,8 +501,8 @@ class Client:
         return call
 
     def _wait(self, call, timeout=None):
-        """Waits for ``call`` to finish (or for RUN_ACTION); KeyboardInterrupt reaches the caller."""
-        return call.event.wait(timeout)
+        """Waits for news of ``call`` (its end, or RUN_ACTION); KeyboardInterrupt reaches the caller."""
+        return call.wait(timeout)
 
     def _answer(self, call, what):
         """The final frame of a simple request, or raises what the coordinator said."""
@@ -558,7 +599,7 @@ class Client:
         groups, self._group_calls = list(self._group_calls), collections.deque()
         for call in list(pending.values()) + groups:
             call.error = error
-            call.event.set()
+            call.wake()
 
     # ---- the I/O thread ------------------------------------------------------------------------------------------
 
@@ -585,12 +626,11 @@ class Client:
         sel.register(self._wake_r, selectors.EVENT_READ)
         inbuf = bytearray(self._leftover)
         self._leftover = b""
-        outbuf = bytearray()
         want_write = False
         heartbeat = self._heartbeat
         now = time.monotonic()
         next_tick = now + heartbeat
-        sent_in_tick = heard_in_tick = False
+        self._sent_in_tick = heard_in_tick = False
         why = None
         try:
             if inbuf:
@@ -600,21 +640,12 @@ class Client:
                     why = "the coordinator ended the connection"
                     break
                 with self._lock:
-                    if self._out:
-                        outbuf += b"".join(self._out)
-                        self._out.clear()
+                    flushed = self._flush_locked()
                     closing = self._closed
-                if outbuf:
-                    try:
-                        n = sock.send(outbuf)
-                        del outbuf[:n]
-                        sent_in_tick = True
-                    except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError, InterruptedError):
-                        pass
-                if closing and not outbuf:
+                if closing and flushed:
                     return
-                if bool(outbuf) != want_write:
-                    want_write = bool(outbuf)
+                if flushed == want_write:
+                    want_write = not flushed
                     sel.modify(sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if want_write else 0))
                 for key, _ in sel.select(max(next_tick - time.monotonic(), 0)):
                     if key.fileobj is self._wake_r:
@@ -638,11 +669,11 @@ class Client:
                     if now - self._last_heard > _SILENT_HEARTBEATS * heartbeat:
                         why = "nothing heard for %.1f s (%d heartbeats)" % (now - self._last_heard,
                                                                            _SILENT_HEARTBEATS)
-                    elif not (sent_in_tick and heard_in_tick):
+                    elif not (self._sent_in_tick and heard_in_tick):
                         with self._lock:
-                            outbuf += wire.ping(self._received)
+                            self._out.append(wire.ping(self._received))
                             self._acked = self._received
-                    sent_in_tick = heard_in_tick = False
+                    self._sent_in_tick = heard_in_tick = False
                     next_tick = max(next_tick + heartbeat, now)
         except (OSError, wire.MalformedFrame) as e:
             why = _describe_os_error(e)
@@ -654,10 +685,11 @@ class Client:
                     if self._sock is sock:
                         self._sock = None
                     self._out.clear()  # whatever was counted is in _unconfirmed and goes again after the resume
+                    self._outbuf.clear()
                     groups, self._group_calls = list(self._group_calls), collections.deque()
                 for call in groups:
                     call.error = LockstepError("the connection was cut before the GROUP answer came; try again")
-                    call.event.set()
+                    call.wake()
                 try:
                     sock.close()
                 except OSError:
@@ -669,13 +701,15 @@ class Client:
         total = 0
         while True:
             try:
-                data = sock.recv(262144)
+                data = sock.recv(_READ_SIZE)
             except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError, InterruptedError):
                 return total
             if not data:
                 return total if total else None
             inbuf += data
             total += len(data)
+            if len(data) < _READ_SIZE and not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
+                return total  # drained: no need for another call to learn it
 
     def _on_frames(self, inbuf):
         frames = wire.split_frames(inbuf)
@@ -694,7 +728,7 @@ class Client:
                     if self._group_calls:
                         call = self._group_calls.popleft()
                         call.answer = f
-                        call.event.set()
+                        call.wake()
                 elif f.type == wire.ERROR:
                     self._on_connection_error(f)
                     return
@@ -716,7 +750,7 @@ class Client:
         else:
             del self._pending[f.request_id]
             call.answer = f
-        call.event.set()
+        call.wake()
 
     def _on_connection_error(self, f):
         """An ERROR with request id 0 (under the lock): the coordinator closes the connection after it."""
