@@ -6,7 +6,7 @@ import os
 import threading
 
 from . import _wire as wire
-from ._client import Client, Options
+from ._client import Client, Options, _Call
 from ._errors import BrokenBarrierError, LockstepError
 
 Contribution = collections.namedtuple("Contribution", "party data")
@@ -193,7 +193,6 @@ class Barrier:
             flags |= wire.AWAIT_FLAG_ACTION
         client = self._session()
         client._ensure_declared(self._name, self._parties)
-        from ._client import _Call
         call = _Call()
         client._request(lambda rid: wire.await_(rid, self._name, timeout_ms, flags, data), call)
         action_error = None
@@ -232,7 +231,7 @@ class Barrier:
         """CANCEL an await whose caller stopped waiting, and give the coordinator a moment to settle it."""
         try:
             client._request(lambda rid: wire.cancel(call.request_id))
-            call.wait(1.0)
+            client._wait(call, 1.0)
         except LockstepError:
             pass
 

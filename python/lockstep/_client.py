@@ -29,7 +29,8 @@ import hmac
 import itertools
 import logging
 import os
-import selectors
+import select
+import signal
 import socket
 import ssl
 import threading
@@ -48,6 +49,7 @@ _ACK_ALONE = 64         # ... before an ACK goes on its own
 _SILENT_HEARTBEATS = 3  # a connection silent this many heartbeats is dead
 _MAX_BACKOFF = 1.0
 _READ_SIZE = 262144
+_IDLE_TAKEOVER = 0.05  # the I/O thread reads once nobody has for this long (s)
 _AUTH_CONTEXT = b"LKST-AUTH-1"
 
 
@@ -174,6 +176,11 @@ class _Call:
     def done(self):
         return self.answer is not None or self.error is not None
 
+    @property
+    def has_news(self):
+        """Something for the caller: the end, or an action to run."""
+        return self.answer is not None or self.error is not None or self.run_action is not None
+
     def wake(self):
         """Tells the waiting caller there is news (set ``answer``, ``error`` or ``run_action`` first)."""
         try:
@@ -224,7 +231,13 @@ class Client:
         self._stop = threading.Event()
         self._thread = None
         self._sock = None            # the live connection, or None while cut
-        self._leftover = b""
+        self._link = None            # its reading state (_Link)
+        self._reader = None          # who holds the reader role: a waiting _Call, _IO, or nobody
+        self._reader_left = 0.0      # when the role was last given up
+        self._want_read = False      # a caller asks the I/O thread for the role
+        self._waiters = []           # calls whose callers wait now
+        self._io_wake = threading.Event()
+        self._sent_in_tick = False
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -249,12 +262,11 @@ class Client:
 
     def _reset_after_fork(self):
         """In a forked child: drop the parent's connection and thread (never write to them) and start clean."""
-        old = self._sock
-        wake = (self._wake_r, self._wake_w)
+        inherited = (self._sock, self._wake_r, self._wake_w)
         closed = self._closed
         self._fresh_state()
         self._closed = closed
-        for s in (old,) + wake:
+        for s in inherited:
             if s is not None:
                 try:
                     s.close()  # the child's copy only: the parent's connection stays open and says nothing
@@ -422,12 +434,15 @@ class Client:
         self._outbuf = bytearray()
         hs.sock.setblocking(False)  # a calling thread's write must never block while it holds the lock
         self._sock = hs.sock
+        self._link = _Link(hs.sock, hs.leftover, max(w.heartbeat_millis / 1000.0, 0.01))
+        self._link.watch(self._wake_r)
         self._direct = not isinstance(hs.sock, ssl.SSLSocket)
-        self._leftover = hs.leftover
         self._lease = w.lease_millis / 1000.0
         self._heartbeat = max(w.heartbeat_millis / 1000.0, 0.01)
         self._coordinator = w.coordinator
         self._last_heard = time.monotonic()
+        for waiter in self._waiters:  # one of them takes the reader role
+            waiter.wake()
         log.debug("%s session %d with %s", "resumed" if w.resumed else "new", w.session_id,
                   _format_address(hs.address))
 
@@ -582,15 +597,16 @@ class Client:
             if self._sock is not None:
                 self._out.append(wire.goodbye(exiting))
             self._wake()
+            self._io_wake.set()
         self._stop.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(5.0)
         with self._lock:
             self._fail_all(LockstepError("this Lockstep client was closed"))
-            sock, self._sock = self._sock, None
-        if sock is not None:
-            sock.close()
+            link, self._link, self._sock = self._link, None, None
+        if link is not None:
+            link.close()
         for s in (self._wake_r, self._wake_w):
             s.close()
 
@@ -601,99 +617,209 @@ class Client:
             call.error = error
             call.wake()
 
+    # ---- reading: whoever waits reads --------------------------------------------------------------------------
+    #
+    # One thread at a time holds the reader role (self._reader, under the lock) and runs the connection: it writes
+    # what is queued, reads, hands answers to their calls and keeps the heartbeat. A caller that waits takes the role
+    # itself when it is free (no thread hop between the answer arriving and the caller running); when its own
+    # news comes it hands the role to another waiting caller. The I/O thread takes it only when nobody has read for
+    # a moment (an idle client still PINGs), gives it up as soon as a caller asks, and reconnects after a cut.
+
+    def _wait(self, call, timeout=None):
+        """Waits for news of ``call`` (its end, or RUN_ACTION), reading the connection itself when nobody else does.
+
+        Returns False if ``timeout`` (seconds) passed first. KeyboardInterrupt reaches the caller, never in the middle
+        of a frame: the main thread defers SIGINT to a safe point while it reads."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            self._waiters.append(call)
+        try:
+            while True:
+                with self._lock:
+                    if call.has_news:
+                        return True
+                    link = self._link
+                    become = link is not None and self._reader is None and not self._closed
+                    if become:
+                        self._reader = call
+                    elif self._reader is _IO:
+                        self._want_read = True
+                        self._wake()
+                if become:
+                    try:
+                        self._read_until(link, call, deadline)
+                    finally:
+                        with self._lock:
+                            self._reader = None
+                            self._hand_over(call)
+                    if call.has_news:
+                        return True
+                else:
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        return False
+                    call.wait(left)  # news, or a hand-over: look again
+                if deadline is not None and time.monotonic() >= deadline:
+                    return call.has_news
+        finally:
+            with self._lock:
+                self._waiters.remove(call)
+
+    def _read_until(self, link, call, deadline):
+        """Runs the connection in a calling thread until ``call`` has news, the link ends or ``deadline`` passes."""
+        interrupted = []
+        restore = _defer_sigint(interrupted, self._wake)
+        try:
+            while not (call.has_news or interrupted or link.dead or self._closed):
+                wait = link.next_tick - time.monotonic()
+                if deadline is not None:
+                    wait = min(wait, deadline - time.monotonic())
+                    if wait <= 0:
+                        break
+                self._pump(link, wait)
+        finally:
+            restore(interrupted)
+
+    def _hand_over(self, leaving):
+        """The reader role is free (under the lock): a caller still waiting takes it, else the I/O thread soon."""
+        self._reader_left = time.monotonic()
+        for waiter in self._waiters:
+            if waiter is not leaving and not waiter.has_news:
+                waiter.wake()
+                return
+        # Nobody waits: the I/O thread takes the role within _IDLE_TAKEOVER unless a caller does first (waking it
+        # now would cost a thread switch per await, and the caller usually waits again at once).
+
+    def _pump(self, link, timeout):
+        """One turn of the connection (by the reader): write what is queued, wait for input up to ``timeout``
+        seconds, read it and hand each answer to its call, keep the heartbeat. Marks ``link.dead`` on a cut."""
+        try:
+            if not link.started:
+                link.started = True
+                if link.inbuf:  # what came with WELCOME: perhaps the caller's own answer, so look before waiting
+                    self._on_frames(link)
+                    return
+            with self._lock:
+                flushed = self._flush_locked() if self._sock is link.sock else True
+            if flushed == link.want_write:
+                link.want_write = not flushed
+                link.poll.modify(link.fd, _POLLIN | (select.POLLOUT if link.want_write else 0))
+            for fd, _ in link.poll.poll(max(int(timeout * 1000) + 1, 0)):
+                if fd == link.fd:
+                    got = self._read(link.sock, link.inbuf)
+                    if got is None:
+                        return self._cut(link, "the coordinator closed the connection")
+                    if got:
+                        link.heard = True
+                        self._last_heard = time.monotonic()
+                        self._on_frames(link)
+                else:
+                    try:
+                        while self._wake_r.recv(4096):
+                            pass
+                    except OSError:
+                        pass
+            if self._sock is not link.sock:
+                return self._cut(link, "the coordinator ended the connection")
+            now = time.monotonic()
+            if now >= link.next_tick:
+                if now - self._last_heard > _SILENT_HEARTBEATS * link.heartbeat:
+                    return self._cut(link, "nothing heard for %.1f s (%d heartbeats)"
+                                     % (now - self._last_heard, _SILENT_HEARTBEATS))
+                with self._lock:
+                    if not (self._sent_in_tick and link.heard):
+                        self._out.append(wire.ping(self._received))
+                        self._acked = self._received
+                    self._sent_in_tick = link.heard = False
+                link.next_tick = max(link.next_tick + link.heartbeat, now)
+        except (OSError, wire.MalformedFrame) as e:
+            self._cut(link, _describe_os_error(e))
+
+    def _cut(self, link, why):
+        """The connection is gone: everything counted goes again after the resume; the I/O thread reconnects."""
+        with self._lock:
+            if link.dead:
+                return
+            link.dead = why
+            if self._link is link:
+                self._link = None
+            if self._sock is link.sock:
+                self._sock = None
+            self._out.clear()
+            self._outbuf.clear()
+            groups, self._group_calls = list(self._group_calls), collections.deque()
+            for call in groups:
+                call.error = LockstepError("the connection was cut before the GROUP answer came; try again")
+                call.wake()
+            self._io_wake.set()
+        if not self._closed:
+            log.info("connection to the coordinator cut: %s; reconnecting", why)
+        link.close()
+
     # ---- the I/O thread ------------------------------------------------------------------------------------------
 
     def _run(self):
         try:
-            while not self._stop.is_set():
-                if self._sock is None and not self._reconnect():
-                    break
-                self._serve()
+            while True:
+                with self._lock:
+                    if self._closed:
+                        break
+                    link = self._link
+                if link is None:
+                    if not self._reconnect():
+                        break
+                    continue
+                with self._lock:
+                    idle = time.monotonic() - self._reader_left
+                    mine = self._reader is None and (idle >= _IDLE_TAKEOVER or not any(
+                        not w.has_news for w in self._waiters))
+                    if mine:
+                        self._reader = _IO
+                        self._want_read = False
+                if not mine:
+                    self._io_wake.wait(_IDLE_TAKEOVER)
+                    self._io_wake.clear()
+                    continue
+                try:
+                    while not (link.dead or self._closed or self._want_read):
+                        self._pump(link, link.next_tick - time.monotonic())
+                finally:
+                    with self._lock:
+                        self._reader = None
+                        self._hand_over(None)
+                        self._io_wake.clear()
+            self._finish()
         except BaseException as e:  # a bug here must not leave callers waiting forever
             log.exception("the Lockstep I/O thread failed")
             with self._lock:
                 self._fail_all(LockstepError("the Lockstep client failed: %r" % (e,)))
-                sock, self._sock = self._sock, None
-            if sock is not None:
-                sock.close()
+                link, self._link, self._sock = self._link, None, None
+            if link is not None:
+                link.close()
 
-    def _serve(self):
-        """Serves the live connection until it is cut or the client closes."""
-        sock = self._sock
-        sel = selectors.DefaultSelector()
-        sock.setblocking(False)
-        sel.register(sock, selectors.EVENT_READ)
-        sel.register(self._wake_r, selectors.EVENT_READ)
-        inbuf = bytearray(self._leftover)
-        self._leftover = b""
-        want_write = False
-        heartbeat = self._heartbeat
-        now = time.monotonic()
-        next_tick = now + heartbeat
-        self._sent_in_tick = heard_in_tick = False
-        why = None
-        try:
-            if inbuf:
-                self._on_frames(inbuf)
-            while why is None:
-                if self._sock is not sock:
-                    why = "the coordinator ended the connection"
+    def _finish(self):
+        """At close: once no caller reads, write what is queued (the GOODBYE), within two seconds, and close."""
+        deadline = time.monotonic() + 2.0
+        while True:
+            with self._lock:
+                link = self._link
+                if self._reader is None or time.monotonic() > deadline:
+                    self._reader = _IO
                     break
+            self._io_wake.wait(0.01)
+        if link is None or link.dead:
+            return
+        try:
+            while time.monotonic() < deadline:
                 with self._lock:
-                    flushed = self._flush_locked()
-                    closing = self._closed
-                if closing and flushed:
-                    return
-                if flushed == want_write:
-                    want_write = not flushed
-                    sel.modify(sock, selectors.EVENT_READ | (selectors.EVENT_WRITE if want_write else 0))
-                for key, _ in sel.select(max(next_tick - time.monotonic(), 0)):
-                    if key.fileobj is self._wake_r:
-                        try:
-                            while self._wake_r.recv(4096):
-                                pass
-                        except (BlockingIOError, OSError):
-                            pass
-                    elif key.fileobj is sock:
-                        got = self._read(sock, inbuf)
-                        if got is None:
-                            why = "the coordinator closed the connection"
-                        elif got:
-                            heard_in_tick = True
-                            self._last_heard = time.monotonic()
-                            self._on_frames(inbuf)
-                        if self._sock is not sock:
-                            why = why or "connection-level error"
-                now = time.monotonic()
-                if now >= next_tick and why is None:
-                    if now - self._last_heard > _SILENT_HEARTBEATS * heartbeat:
-                        why = "nothing heard for %.1f s (%d heartbeats)" % (now - self._last_heard,
-                                                                           _SILENT_HEARTBEATS)
-                    elif not (self._sent_in_tick and heard_in_tick):
-                        with self._lock:
-                            self._out.append(wire.ping(self._received))
-                            self._acked = self._received
-                    self._sent_in_tick = heard_in_tick = False
-                    next_tick = max(next_tick + heartbeat, now)
-        except (OSError, wire.MalformedFrame) as e:
-            why = _describe_os_error(e)
-        finally:
-            sel.close()
-            if why is not None:
-                log.info("connection to the coordinator cut: %s; reconnecting", why)
-                with self._lock:
-                    if self._sock is sock:
-                        self._sock = None
-                    self._out.clear()  # whatever was counted is in _unconfirmed and goes again after the resume
-                    self._outbuf.clear()
-                    groups, self._group_calls = list(self._group_calls), collections.deque()
-                for call in groups:
-                    call.error = LockstepError("the connection was cut before the GROUP answer came; try again")
-                    call.wake()
-                try:
-                    sock.close()
-                except OSError:
-                    pass
+                    if self._flush_locked():
+                        break
+                link.poll.poll(50)
+        except OSError:
+            pass
+        with self._lock:
+            self._link = self._sock = None
+        link.close()
 
     @staticmethod
     def _read(sock, inbuf):
@@ -711,8 +837,8 @@ class Client:
             if len(data) < _READ_SIZE and not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
                 return total  # drained: no need for another call to learn it
 
-    def _on_frames(self, inbuf):
-        frames = wire.split_frames(inbuf)
+    def _on_frames(self, link):
+        frames = wire.split_frames(link.inbuf)
         if not frames:
             return
         with self._lock:
@@ -789,6 +915,75 @@ class Client:
                 self._established(hs)
             return True
         return False
+
+
+class _Link:
+    """One live connection and its reading state, used by whichever thread holds the reader role."""
+
+    __slots__ = ("sock", "fd", "poll", "inbuf", "heartbeat", "next_tick", "heard", "want_write", "started", "dead")
+
+    def __init__(self, sock, leftover, heartbeat):
+        self.sock = sock
+        self.fd = sock.fileno()
+        self.poll = select.poll()
+        self.poll.register(self.fd, _POLLIN)
+        self.inbuf = bytearray(leftover)
+        self.heartbeat = heartbeat
+        self.next_tick = time.monotonic() + heartbeat
+        self.heard = False
+        self.want_write = False
+        self.started = False
+        self.dead = None  # why, once cut
+
+    def watch(self, wake):
+        self.poll.register(wake.fileno(), _POLLIN)
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+_POLLIN = select.POLLIN | select.POLLERR | select.POLLHUP
+_IO = object()  # the reader role's holder when it is the I/O thread
+_MAIN_THREAD = threading.main_thread()
+_SIGINT = int(signal.SIGINT)
+try:  # the signal module's functions without its enum conversions (a tenth of an await's time otherwise)
+    import _signal as _signals
+except ImportError:  # pragma: no cover - not CPython
+    _signals = signal
+
+
+def _defer_sigint(interrupted, wake):
+    """In the main thread, holds SIGINT's handler back while a caller reads the connection (a KeyboardInterrupt
+    between reading bytes and handing them on would lose them), and runs it once reading stops. Returns the
+    function that restores the handler and runs it."""
+    if threading.current_thread() is not _MAIN_THREAD:
+        return _no_restore
+    try:
+        original = _signals.getsignal(_SIGINT)
+        if original is None or original in (signal.SIG_IGN, signal.SIG_DFL):
+            return _no_restore
+
+        def deferred(signum, frame):
+            interrupted.append((signum, frame))
+            wake()  # out of select
+
+        _signals.signal(_SIGINT, deferred)
+    except (ValueError, OSError):  # not the main interpreter
+        return _no_restore
+
+    def restore(got):
+        _signals.signal(_SIGINT, original)
+        if got:
+            original(*got[0])  # Python's default raises KeyboardInterrupt here, at a safe point
+
+    return restore
+
+
+def _no_restore(got):
+    pass
 
 
 def _error_for(f, what):

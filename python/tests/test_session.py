@@ -178,3 +178,36 @@ def test_an_idle_session_stays_alive_on_heartbeats(start_coordinator, name):
         time.sleep(2.5)  # four leases of silence from the program; the client PINGs
         assert b.wait() == 0
         assert client.session_id == session
+
+
+def test_many_threads_of_one_client_share_its_connection_through_cuts(coordinator, proxy_to, name):
+    """Threads take turns reading the one connection; a cut in the middle of that loses and doubles nothing."""
+    proxy = proxy_to(coordinator)
+    threads_n, rounds = 4, 30
+    with lockstep.connect(proxy.address, client_name="many") as many, \
+            lockstep.connect(coordinator.address, client_name="one") as one:
+        b_many, b_one = many.barrier(name, threads_n + 1), one.barrier(name, threads_n + 1)
+        indices = []
+        errors = []
+
+        def party():
+            try:
+                for _ in range(rounds):
+                    indices.append(b_many.wait(60))
+            except BaseException as e:
+                errors.append(e)
+
+        threads = [threading.Thread(target=party) for _ in range(threads_n)]
+        for t in threads:
+            t.start()
+        mine = []
+        for i in range(rounds):
+            if i % 5 == 2:
+                threading.Timer(0.001, proxy.cut).start()
+            mine.append(b_one.wait(60))
+        for t in threads:
+            t.join(60)
+        assert not errors, errors
+        assert len(indices) == threads_n * rounds
+        assert sorted(indices + mine) == sorted(list(range(threads_n + 1)) * rounds)
+        assert proxy.connections > 3
