@@ -42,8 +42,12 @@ def certificates(tmp_path_factory):
         pytest.fail("openssl is needed to make the TLS tests' certificates (apt-get install openssl)")
     d = tmp_path_factory.mktemp("tls")
     _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-             "-subj", "/CN=Lockstep test CA", cwd=d)
-    (d / "san.cnf").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+             "-subj", "/CN=Lockstep test CA", "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
+    # What Python 3.13's strict verification asks of a certificate, as a real CA's would have it.
+    (d / "san.cnf").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                               "keyUsage=critical,digitalSignature,keyEncipherment\n"
+                               "extendedKeyUsage=serverAuth,clientAuth\nauthorityKeyIdentifier=keyid,issuer\n")
     for who in ("coordinator", "client"):
         _openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", who + ".key", cwd=d)
         _openssl("req", "-new", "-key", who + ".key", "-out", who + ".csr", "-subj", "/CN=" + who, cwd=d)

@@ -60,3 +60,14 @@ def test_two_java_players_and_two_python_players_share_one_barrier(start_coordin
         table = next(line for line in lines if line.startswith("winnings table"))
         # Every party is in it: the two Java players by name, the two Python ones by their client names.
         assert "susan" in table and "pratik" in table and table.count("points") == 4, table
+
+
+def test_demo_python_plays_the_seed_game_against_its_own_coordinator():
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    out = subprocess.run([str(ROOT / "demo"), "--python", "--quick"], capture_output=True, text=True, timeout=120,
+                         env=env)
+    assert out.returncode == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert len(lines) == 4 * 6 + 1, lines  # every line whole: one write per line
+    assert lines[-1] == "All winning players have received their winning amount."
+    assert "A Lockstep coordinator listens on 127.0.0.1:" in out.stderr
