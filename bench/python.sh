@@ -42,7 +42,7 @@ run_managers() {
 }
 run_java() {
   local out; out=$(java -jar bench/target/lockstep-bench.jar --parties "$1" --rounds "$2" --processes "$1" \
-    --coordinator "$address" 2>&1) && rate <<< "$out" || failed "the Java client" "$1" "$(tail -1 <<< "$out")"
+    --coordinator "$address" 2>&1) && rate <<< "$out" || failed "the Java client" "$1" "$(grep -m1 -E "Exception|rror" <<< "$out" || tail -1 <<< "$out")"
 }
 stats() {  # median and best of the numbers given
   printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | awk '{ v[NR] = $1 } END { if (!NR) { printf "-"; exit }

@@ -169,6 +169,9 @@ public final class BarrierCore {
     }
 
     private void dispatch(Command command) {
+        if (reusesTheIdOfAWaitingAwait(command)) {
+            return;
+        }
         // Java 17 has no pattern switch; instanceof with a final else keeps every command handled.
         if (command instanceof Command.Arrive c) {
             arrive(c);
@@ -206,6 +209,48 @@ public final class BarrierCore {
         } else {
             throw new AssertionError("unhandled command " + command);
         }
+    }
+
+    /**
+     * A request (other than the CANCEL or ACTION_DONE that name an await on purpose) whose id is that of an await of
+     * its session still waiting is refused with BAD_REQUEST_ID under that id; the waiting await is unaffected and
+     * gets its own final answer later. So a BAD_REQUEST_ID answer never ends the await that holds the id.
+     */
+    private boolean reusesTheIdOfAWaitingAwait(Command command) {
+        long session;
+        long requestId;
+        if (command instanceof Command.Arrive c) {
+            session = c.session();
+            requestId = c.requestId();
+        } else if (command instanceof Command.Declare c) {
+            session = c.session();
+            requestId = c.requestId();
+        } else if (command instanceof Command.Undeclare c) {
+            session = c.session();
+            requestId = c.requestId();
+        } else if (command instanceof Command.Abort c) {
+            session = c.session();
+            requestId = c.requestId();
+        } else if (command instanceof Command.Reset c) {
+            session = c.session();
+            requestId = c.requestId();
+        } else if (command instanceof Command.Query c) {
+            session = c.session();
+            requestId = c.requestId();
+        } else if (command instanceof Command.ListBarriers c) {
+            session = c.session();
+            requestId = c.requestId();
+        } else {
+            return false;
+        }
+        Session s = sessions.get(session);
+        if (s == null || !s.awaits.containsKey(requestId)) {
+            return false;
+        }
+        reply(s, new Effect.Rejected(s.id, requestId, ErrorCode.BAD_REQUEST_ID, "request id " + requestId
+                + " is in use by an await of this session that still waits; this request is refused, the await "
+                + "is unaffected"));
+        return true;
     }
 
     // ---- sessions ------------------------------------------------------------------------------------------------
@@ -455,11 +500,6 @@ public final class BarrierCore {
         if (b == null || !b.declarers.contains(s)) {
             reply(s, new Effect.Rejected(s.id, c.requestId(), ErrorCode.NOT_DECLARED,
                     "barrier '" + c.barrier() + "' was not declared by this session; declare it first"));
-            return;
-        }
-        if (s.awaits.containsKey(c.requestId())) {
-            reply(s, new Effect.Rejected(s.id, c.requestId(), ErrorCode.BAD_REQUEST_ID,
-                    "request id " + c.requestId() + " is already in use by an await of this session"));
             return;
         }
         if (s.awaits.size() >= limits.maxAwaitsPerSession()) {

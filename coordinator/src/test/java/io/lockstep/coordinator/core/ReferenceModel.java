@@ -87,6 +87,8 @@ final class ReferenceModel {
         } else if (c instanceof Command.Reconnect r) {
             silentSince.remove(r.session());
             graceOf.remove(r.session());
+        } else if (refusedForAWaitingAwaitsId(c)) {
+            assert !out.isEmpty(); // refused: its answer is out, and the await that holds the id waits on
         } else if (c instanceof Command.Declare d) {
             declare(d);
         } else if (c instanceof Command.Arrive a) {
@@ -141,6 +143,28 @@ final class ReferenceModel {
         answer(w.session, a);
     }
 
+    /** Any request but CANCEL and ACTION_DONE that carries the id of one of its session's waiting awaits. */
+    private boolean refusedForAWaitingAwaitsId(Command c) {
+        long[] sessionAndId = c instanceof Command.Declare d ? new long[]{d.session(), d.requestId()}
+                : c instanceof Command.Arrive a ? new long[]{a.session(), a.requestId()}
+                : c instanceof Command.Abort a ? new long[]{a.session(), a.requestId()}
+                : c instanceof Command.Undeclare u ? new long[]{u.session(), u.requestId()}
+                : c instanceof Command.Reset r ? new long[]{r.session(), r.requestId()}
+                : c instanceof Command.Query q ? new long[]{q.session(), q.requestId()}
+                : c instanceof Command.ListBarriers l ? new long[]{l.session(), l.requestId()}
+                : null;
+        if (sessionAndId == null || !sessions.containsKey(sessionAndId[0])) {
+            return false;
+        }
+        for (W o : outstanding) {
+            if (o.session == sessionAndId[0] && o.req == sessionAndId[1]) {
+                out.add(new Effect.Rejected(sessionAndId[0], sessionAndId[1], ErrorCode.BAD_REQUEST_ID, "?"));
+                return true;
+            }
+        }
+        return false;
+    }
+
     private void declare(Command.Declare d) {
         if (!sessions.containsKey(d.session())) {
             return;
@@ -182,12 +206,6 @@ final class ReferenceModel {
         if (b == null || !b.declarers.contains(a.session())) {
             out.add(new Effect.Rejected(a.session(), a.requestId(), ErrorCode.NOT_DECLARED, "?"));
             return;
-        }
-        for (W o : outstanding) {
-            if (o.session == a.session() && o.req == a.requestId()) {
-                out.add(new Effect.Rejected(a.session(), a.requestId(), ErrorCode.BAD_REQUEST_ID, "?"));
-                return;
-            }
         }
         long mine = outstanding.stream().filter(o -> o.session == a.session()).count();
         if (mine >= limits.maxAwaitsPerSession()) {

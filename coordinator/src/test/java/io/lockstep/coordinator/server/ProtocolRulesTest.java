@@ -13,6 +13,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -164,5 +165,124 @@ class ProtocolRulesTest {
         b.send(new Message.Await(2, "zero", 0, false, new byte[0]));
         assertInstanceOf(Message.Released.class, b.read(), "the last to arrive passes with no time at all");
         assertInstanceOf(Message.Released.class, a.read());
+    }
+
+    @Test
+    void aRequestReusingTheIdOfAWaitingAwaitIsRefusedAndTheAwaitIsUnaffected() throws Exception {
+        RawPeer a = peer();
+        RawPeer b = peer();
+        a.handshake("a");
+        b.handshake("b");
+        a.send(new Message.Declare(1, "ids", 2));
+        b.send(new Message.Declare(1, "ids", 2));
+        a.read();
+        b.read();
+        a.send(await(5, "ids", false));
+        for (Message.Request reuse : List.<Message.Request>of(await(5, "ids", false), new Message.Declare(5, "ids", 2),
+                new Message.Query(5, "ids"), new Message.ListBarriers(5), new Message.Abort(5, "nope"))) {
+            a.send(reuse);
+            Message.Error e = (Message.Error) a.read();
+            assertEquals(5, e.requestId());
+            assertEquals(ErrorCode.BAD_REQUEST_ID, e.code(), reuse + " is refused: " + e.message());
+        }
+        b.send(await(2, "ids", false));
+        Message.Released r = (Message.Released) a.read();
+        assertEquals(5, r.requestId(), "the await that holds the id gets its own answer, once");
+        assertEquals(0, r.arrivalOrder());
+        assertInstanceOf(Message.Released.class, b.read());
+        a.send(new Message.Query(5, "ids")); // answered: the id is free again
+        assertInstanceOf(Message.Status.class, a.read());
+    }
+
+    @Test
+    void aSecondPartyOfOneClientNameIsSuffixedPerGenerationAcrossSessionsAndEachFindsItselfAtItsArrivalOrder()
+            throws Exception {
+        RawPeer[] p = {peer(), peer(), peer()};
+        for (RawPeer x : p) {
+            x.handshake("same"); // three sessions, one client name
+            x.send(new Message.Declare(1, "names", 3));
+            x.read();
+        }
+        for (int round = 0; round < 2; round++) {
+            for (int i = 0; i < 3; i++) {
+                p[i].send(new Message.Await(2 + round, "names", -1, false, true, new byte[]{(byte) i}));
+                Thread.sleep(50); // arrive in this order
+            }
+            for (int i = 0; i < 3; i++) {
+                Message.Released r = (Message.Released) p[i].read();
+                assertEquals(i, r.arrivalOrder());
+                assertEquals(List.of("same", "same#2", "same#3"), r.contributions().stream()
+                        .map(Message.Contribution::party).toList(), "suffixes start over in every generation");
+                assertEquals(i, r.contributions().get(r.arrivalOrder()).data()[0], "its own entry is at its order");
+            }
+        }
+    }
+
+    @Test
+    void generationsStartAtOneAndStatusCountsTheArrivedPartiesOfTheCurrentGeneration() throws Exception {
+        RawPeer a = peer();
+        RawPeer b = peer();
+        a.handshake("a");
+        b.handshake("b");
+        a.send(new Message.Declare(1, "gen", 2));
+        a.read();
+        a.send(new Message.Query(2, "gen"));
+        Message.Status fresh = (Message.Status) a.read();
+        assertEquals(1, fresh.generation());
+        assertEquals(List.of(), fresh.waiting());
+        a.send(await(3, "gen", false));
+        b.send(new Message.Query(1, "gen")); // QUERY needs no declaration
+        Message.Status one = (Message.Status) b.read();
+        assertEquals(List.of("a"), one.waiting().stream().map(Message.Waiter::party).toList());
+        b.send(new Message.Declare(2, "gen", 2)).send(await(3, "gen", false));
+        b.read();
+        assertEquals(1, ((Message.Released) a.read()).generation());
+        assertEquals(1, ((Message.Released) b.read()).generation());
+        b.send(new Message.Query(4, "gen"));
+        Message.Status next = (Message.Status) b.read();
+        assertEquals(2, next.generation());
+        assertEquals(List.of(), next.waiting(), "released parties no longer count as waiting");
+    }
+
+    @Test
+    void anActionDoneForNoAwaitThatRunsAnActionIsIgnored() throws Exception {
+        RawPeer a = peer();
+        a.handshake("a");
+        a.send(new Message.ActionDone(77, null)).send(new Message.ActionDone(78, "no such await"));
+        a.send(new Message.Declare(1, "done", 1));
+        Message.Ok ok = (Message.Ok) a.read();
+        assertEquals(1, ok.requestId(), "nothing answered the ACTION_DONEs, and the connection stays");
+    }
+
+    @Test
+    void atShutdownEveryWaitingAwaitFailsThenAConnectionErrorSaysSoThenTheConnectionCloses() throws Exception {
+        RawPeer a = peer();
+        a.handshake("a");
+        a.send(new Message.Declare(1, "stop", 2)).send(await(2, "stop", false));
+        a.read();
+        server.stop("maintenance");
+        Message.Failed f = (Message.Failed) a.read();
+        assertEquals(BreakCause.SHUTDOWN, f.cause());
+        Message.Error e = (Message.Error) a.read();
+        assertEquals(0, e.requestId());
+        assertEquals(ErrorCode.SHUTTING_DOWN, e.code());
+        assertTrue(a.closedByPeer(), "then the coordinator closes the connection");
+        server = new CoordinatorServer(ServerConfig.ephemeralLoopback());
+        address = server.start(); // for @AfterEach
+    }
+
+    @Test
+    void unknownAwaitFlagBitsAreAMalformedFrameAndCloseTheConnection() throws Exception {
+        RawPeer a = peer();
+        a.handshake("a");
+        a.send(new Message.Declare(1, "flags", 1));
+        a.read();
+        // AWAIT id 2, "flags", no timeout, flags 0x04 (not defined), no contribution.
+        a.sendBytes(HexFormat.of().parseHex("0000001d" + "03" + "0000000000000002" + "0005" + "666c616773"
+                + "ffffffffffffffff" + "04" + "00000000"));
+        Message.Error e = (Message.Error) a.read();
+        assertEquals(0, e.requestId());
+        assertEquals(ErrorCode.MALFORMED_FRAME, e.code());
+        assertTrue(a.closedByPeer());
     }
 }
