@@ -86,6 +86,7 @@ class Barrier:
         self._action = action
         self._timeout = timeout
         self._name = name
+        self._encoded_name = wire.encoded_name(name)
         self._options = options
         self._client = client  # a Client the user made (connect().barrier()), else this process's shared one
 
@@ -194,7 +195,8 @@ class Barrier:
         client = self._session()
         client._ensure_declared(self._name, self._parties)
         call = _Call()
-        client._request(lambda rid: wire.await_(rid, self._name, timeout_ms, flags, data), call)
+        name = self._encoded_name
+        client._request(lambda rid: wire.await_encoded(rid, name, timeout_ms, flags, data), call)
         action_error = None
         try:
             while True:

@@ -112,8 +112,23 @@ def undeclare(request_id, barrier):
 
 
 def await_(request_id, barrier, timeout_millis, flags, contribution=b""):
-    return _frame(AWAIT, _U64.pack(request_id) + _str(barrier) + _I64.pack(timeout_millis) + bytes((flags,))
-                  + _bytes(contribution))
+    return await_encoded(request_id, _str(barrier), timeout_millis, flags, contribution)
+
+
+def encoded_name(barrier):
+    """A barrier name as AWAIT carries it (its u16 length and UTF-8 bytes), for :func:`await_encoded`."""
+    return _str(barrier)
+
+
+def await_encoded(request_id, name, timeout_millis, flags, contribution=b""):
+    """AWAIT with the barrier name already encoded (a barrier encodes its name once, not at every wait)."""
+    body_length = 8 + len(name) + 8 + 1 + 4 + len(contribution)
+    return b"".join((_U32.pack(body_length + 1), _AWAIT_TYPE, _U64.pack(request_id), name,
+                     _I64.pack(timeout_millis), _FLAGS[flags], _U32.pack(len(contribution)), contribution))
+
+
+_AWAIT_TYPE = bytes((AWAIT,))
+_FLAGS = [bytes((f,)) for f in range(4)]
 
 
 def cancel(request_id):
@@ -224,8 +239,16 @@ def _waiters(r):
     return [(r.str(), r.u64()) for _ in range(r.u32())]
 
 
+_PLAIN_RELEASE = struct.Struct(">QQII")
+
+
 def decode(frame_type, body):
     """Decodes one coordinator-to-client frame (type byte already split off). Raises MalformedFrame."""
+    if frame_type == RELEASED and len(body) == 24:  # the common case, a plain await's release: no contributions
+        request_id, generation, arrival_order, n = _PLAIN_RELEASE.unpack(body)
+        if n == 0:
+            return Frame(RELEASED, request_id=request_id, generation=generation, arrival_order=arrival_order,
+                         contributions=[])
     r = _Reader(memoryview(body))
     t = frame_type
     if t == WELCOME:

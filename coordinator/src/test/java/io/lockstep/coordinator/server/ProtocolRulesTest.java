@@ -51,6 +51,23 @@ class ProtocolRulesTest {
         return p;
     }
 
+    private long queryIds = 1_000_000;
+
+    /** Asks (QUERY through {@code asker}) until {@code n} parties wait at {@code barrier}: arrivals on other
+     * connections are applied in no order the test could rely on otherwise. */
+    private List<String> waitUntilWaiting(RawPeer asker, String barrier, int n) throws Exception {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (true) {
+            asker.send(new Message.Query(++queryIds, barrier));
+            Message.Status s = (Message.Status) asker.read();
+            if (s.waiting().size() == n) {
+                return s.waiting().stream().map(Message.Waiter::party).toList();
+            }
+            assertTrue(System.nanoTime() < deadline, n + " parties never waited at " + barrier + ": " + s);
+            Thread.sleep(5);
+        }
+    }
+
     private static Message.Await await(long id, String barrier, boolean runsAction) {
         return new Message.Await(id, barrier, Protocol.NO_TIMEOUT, runsAction, new byte[0]);
     }
@@ -108,6 +125,7 @@ class ProtocolRulesTest {
         assertInstanceOf(Message.Ok.class, waiter.read());
         assertInstanceOf(Message.Ok.class, runner.read());
         waiter.send(await(2, "act", false));
+        waitUntilWaiting(admin, "act", 1);
         runner.send(await(2, "act", true));
         assertInstanceOf(Message.RunAction.class, runner.read(), "the last party runs the action");
         admin.send(new Message.Abort(1, "act"));
@@ -162,6 +180,7 @@ class ProtocolRulesTest {
         a.send(new Message.Reset(3, "zero"));
         assertInstanceOf(Message.Ok.class, a.read());
         a.send(await(4, "zero", false));
+        waitUntilWaiting(b, "zero", 1);
         b.send(new Message.Await(2, "zero", 0, false, new byte[0]));
         assertInstanceOf(Message.Released.class, b.read(), "the last to arrive passes with no time at all");
         assertInstanceOf(Message.Released.class, a.read());
@@ -198,6 +217,8 @@ class ProtocolRulesTest {
     void aSecondPartyOfOneClientNameIsSuffixedPerGenerationAcrossSessionsAndEachFindsItselfAtItsArrivalOrder()
             throws Exception {
         RawPeer[] p = {peer(), peer(), peer()};
+        RawPeer asker = peer();
+        asker.handshake("asker");
         for (RawPeer x : p) {
             x.handshake("same"); // three sessions, one client name
             x.send(new Message.Declare(1, "names", 3));
@@ -206,7 +227,9 @@ class ProtocolRulesTest {
         for (int round = 0; round < 2; round++) {
             for (int i = 0; i < 3; i++) {
                 p[i].send(new Message.Await(2 + round, "names", -1, false, true, new byte[]{(byte) i}));
-                Thread.sleep(50); // arrive in this order
+                if (i < 2) {
+                    waitUntilWaiting(asker, "names", i + 1); // arrive in this order
+                }
             }
             for (int i = 0; i < 3; i++) {
                 Message.Released r = (Message.Released) p[i].read();
@@ -231,9 +254,7 @@ class ProtocolRulesTest {
         assertEquals(1, fresh.generation());
         assertEquals(List.of(), fresh.waiting());
         a.send(await(3, "gen", false));
-        b.send(new Message.Query(1, "gen")); // QUERY needs no declaration
-        Message.Status one = (Message.Status) b.read();
-        assertEquals(List.of("a"), one.waiting().stream().map(Message.Waiter::party).toList());
+        assertEquals(List.of("a"), waitUntilWaiting(b, "gen", 1)); // (QUERY needs no declaration)
         b.send(new Message.Declare(2, "gen", 2)).send(await(3, "gen", false));
         b.read();
         assertEquals(1, ((Message.Released) a.read()).generation());
