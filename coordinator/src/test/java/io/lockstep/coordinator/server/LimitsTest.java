@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -246,7 +247,7 @@ class LimitsTest {
     void aClientThatNeverAcknowledgesIsCutOff() throws Exception {
         start(base().withConnections(new ServerConfig.ConnectionLimits(100, 100, 5, 1 << 20)));
         RawPeer p = peer();
-        p.handshake("deaf");
+        Message.Welcome w = p.handshake("deaf");
         // One write: the coordinator may cut the connection off while later frames are still on their way, and a
         // write into a closed connection would fail the test rather than show the cut-off.
         ByteBuf requests = Unpooled.buffer();
@@ -262,5 +263,11 @@ class LimitsTest {
         } while (!(m instanceof Message.Error e && e.requestId() == 0));
         assertEquals(ErrorCode.SLOW_CONSUMER, ((Message.Error) m).code());
         assertTrue(p.closedByPeer());
+        // Not only the connection: the session is ended, as PROTOCOL.md says, and a resume is told why.
+        RawPeer again = peer();
+        again.send(new Message.Hello(Protocol.MAGIC, Protocol.VERSION, "deaf", 0, w.sessionId(), 0));
+        Message.Welcome fresh = (Message.Welcome) again.read();
+        assertFalse(fresh.resumed());
+        assertTrue(fresh.note().contains("acknowledge"), fresh.note());
     }
 }
