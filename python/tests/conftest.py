@@ -203,6 +203,19 @@ def proxy_to():
         p.close()
 
 
+@pytest.fixture
+def make(coordinator, name):
+    """A factory of barriers on the shared coordinator, each with a name of this test's own."""
+    import lockstep
+    counter = iter(range(1, 100))
+
+    def make_barrier(parties, action=None, timeout=None):
+        return lockstep.Barrier(parties, action, timeout, name="%s-%d" % (name, next(counter)),
+                                address=coordinator.address)
+
+    return make_barrier
+
+
 _names = iter(range(1, 1 << 30))
 
 

@@ -50,17 +50,6 @@ def ctx(request):
     return multiprocessing.get_context(request.param)
 
 
-@pytest.fixture
-def make(coordinator, name):
-    counter = iter(range(1, 100))
-
-    def make_barrier(parties, action=None, timeout=None):
-        return lockstep.Barrier(parties, action, timeout, name="%s-%d" % (name, next(counter)),
-                                address=coordinator.address)
-
-    return make_barrier
-
-
 # ---- what each process does (module-level: spawn pickles them by name) -------------------------------------------
 
 def _multipass(barrier, before, after, passes):

@@ -46,17 +46,6 @@ def barrier(coordinator, name):
     b.abort()
 
 
-@pytest.fixture
-def make(coordinator, name):
-    counter = iter(range(1, 100))
-
-    def make_barrier(parties, action=None, timeout=None):
-        return lockstep.Barrier(parties, action, timeout, name="%s-%d" % (name, next(counter)),
-                                address=coordinator.address)
-
-    return make_barrier
-
-
 def multipass(barrier, results, n):
     m = barrier.parties
     assert m == N

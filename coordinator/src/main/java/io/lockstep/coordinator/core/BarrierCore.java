@@ -217,32 +217,11 @@ public final class BarrierCore {
      * gets its own final answer later. So a BAD_REQUEST_ID answer never ends the await that holds the id.
      */
     private boolean reusesTheIdOfAWaitingAwait(Command command) {
-        long session;
-        long requestId;
-        if (command instanceof Command.Arrive c) {
-            session = c.session();
-            requestId = c.requestId();
-        } else if (command instanceof Command.Declare c) {
-            session = c.session();
-            requestId = c.requestId();
-        } else if (command instanceof Command.Undeclare c) {
-            session = c.session();
-            requestId = c.requestId();
-        } else if (command instanceof Command.Abort c) {
-            session = c.session();
-            requestId = c.requestId();
-        } else if (command instanceof Command.Reset c) {
-            session = c.session();
-            requestId = c.requestId();
-        } else if (command instanceof Command.Query c) {
-            session = c.session();
-            requestId = c.requestId();
-        } else if (command instanceof Command.ListBarriers c) {
-            session = c.session();
-            requestId = c.requestId();
-        } else {
+        if (!(command instanceof Command.OwnRequest r)) {
             return false;
         }
+        long session = r.session();
+        long requestId = r.requestId();
         Session s = sessions.get(session);
         if (s == null || !s.awaits.containsKey(requestId)) {
             return false;

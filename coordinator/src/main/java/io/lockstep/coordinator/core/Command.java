@@ -11,6 +11,16 @@ import java.util.Objects;
 public sealed interface Command {
 
     /**
+     * A request under an id of its own — every client request but CANCEL and ACTION_DONE, which carry the id of
+     * the await they are about. Such an id must not be that of an await of the session still waiting.
+     */
+    sealed interface OwnRequest extends Command {
+        long session();
+
+        long requestId();
+    }
+
+    /**
      * A client completed the handshake: from now on its requests carry {@code session}. The session outlives a
      * cut connection by {@code leaseMillis}.
      */
@@ -53,7 +63,7 @@ public sealed interface Command {
     }
 
     /** Create the barrier, or check its party count. */
-    record Declare(long session, long requestId, String barrier, int parties) implements Command {
+    record Declare(long session, long requestId, String barrier, int parties) implements OwnRequest {
     }
 
     /**
@@ -61,7 +71,7 @@ public sealed interface Command {
      * {@code exchange} is released with every party's contribution; a plain await with an empty list.
      */
     record Arrive(long session, long requestId, String barrier, long timeoutMillis, boolean runsAction,
-                  boolean exchange, byte[] contribution) implements Command {
+                  boolean exchange, byte[] contribution) implements OwnRequest {
         public Arrive {
             Objects.requireNonNull(contribution, "contribution");
         }
@@ -101,21 +111,21 @@ public sealed interface Command {
     record ActionDone(long session, long requestId, String failure) implements Command {
     }
 
-    record Abort(long session, long requestId, String barrier) implements Command {
+    record Abort(long session, long requestId, String barrier) implements OwnRequest {
     }
 
     /** The session no longer takes part in the barrier; refused while one of its awaits waits there. */
-    record Undeclare(long session, long requestId, String barrier) implements Command {
+    record Undeclare(long session, long requestId, String barrier) implements OwnRequest {
     }
 
-    record Reset(long session, long requestId, String barrier) implements Command {
+    record Reset(long session, long requestId, String barrier) implements OwnRequest {
     }
 
-    record Query(long session, long requestId, String barrier) implements Command {
+    record Query(long session, long requestId, String barrier) implements OwnRequest {
     }
 
     /** Ask for every barrier (for operators). */
-    record ListBarriers(long session, long requestId) implements Command {
+    record ListBarriers(long session, long requestId) implements OwnRequest {
     }
 
     /** Time has reached the command's time: expire every deadline at or before it. */

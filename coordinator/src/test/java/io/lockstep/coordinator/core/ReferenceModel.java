@@ -145,14 +145,7 @@ final class ReferenceModel {
 
     /** Any request but CANCEL and ACTION_DONE that carries the id of one of its session's waiting awaits. */
     private boolean refusedForAWaitingAwaitsId(Command c) {
-        long[] sessionAndId = c instanceof Command.Declare d ? new long[]{d.session(), d.requestId()}
-                : c instanceof Command.Arrive a ? new long[]{a.session(), a.requestId()}
-                : c instanceof Command.Abort a ? new long[]{a.session(), a.requestId()}
-                : c instanceof Command.Undeclare u ? new long[]{u.session(), u.requestId()}
-                : c instanceof Command.Reset r ? new long[]{r.session(), r.requestId()}
-                : c instanceof Command.Query q ? new long[]{q.session(), q.requestId()}
-                : c instanceof Command.ListBarriers l ? new long[]{l.session(), l.requestId()}
-                : null;
+        long[] sessionAndId = c instanceof Command.OwnRequest r ? new long[]{r.session(), r.requestId()} : null;
         if (sessionAndId == null || !sessions.containsKey(sessionAndId[0])) {
             return false;
         }
