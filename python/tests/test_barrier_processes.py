@@ -194,7 +194,9 @@ def test_thousand(ctx, make):
         assert sorted(r[i] for r in results) == list(range(N))
 
 
-def test_a_killed_party_is_named_within_seconds(ctx, make):
+def signal_a_waiting_party(ctx, make, signum):
+    """Three parties: a child process waits, the test waits too, and the child gets ``signum`` meanwhile. Returns
+    what the test's wait raised, how long after the signal, and the child's pid."""
     b = make(3)
     ready = ctx.Event()
     victim = ctx.Process(target=_wait_forever, args=(b, ready))
@@ -202,39 +204,32 @@ def test_a_killed_party_is_named_within_seconds(ctx, make):
     assert ready.wait(60)
     deadline = time.monotonic() + 20
     while b.n_waiting < 1:
-        assert time.monotonic() < deadline
+        assert time.monotonic() < deadline, "the child never waited"
         time.sleep(0.01)
-    threading.Timer(0.3, os.kill, (victim.pid, signal.SIGKILL)).start()
-    started = time.monotonic()
+    signalled = []
+    timer = threading.Timer(0.3, lambda: (signalled.append(time.monotonic()), os.kill(victim.pid, signum)))
+    timer.start()
     with pytest.raises(lockstep.BrokenBarrierError) as caught:
         b.wait()
-    took = time.monotonic() - started
+    took = time.monotonic() - signalled[0]
     victim.join(10)
-    e = caught.value
+    return caught.value, took, victim.pid
+
+
+def test_a_killed_party_is_named_within_seconds(ctx, make):
+    e, took, pid = signal_a_waiting_party(ctx, make, signal.SIGKILL)
     print("a SIGKILLed party was reported after %.2f s: %s" % (took, e))
     assert e.cause == "lost_party"
-    assert e.culprit is not None and e.culprit.endswith("-%d" % victim.pid)
+    assert e.culprit is not None and e.culprit.endswith("-%d" % pid)
     assert "its connection was closed and it did not come back" in str(e)
     assert took < 15
 
 
 def test_a_ctrl_c_party_breaks_the_barrier_at_once(ctx, make):
-    b = make(3)
-    ready = ctx.Event()
-    victim = ctx.Process(target=_wait_forever, args=(b, ready))
-    victim.start()
-    assert ready.wait(60)
-    while b.n_waiting < 1:
-        time.sleep(0.01)
-    threading.Timer(0.3, os.kill, (victim.pid, signal.SIGINT)).start()
-    started = time.monotonic()
-    with pytest.raises(lockstep.BrokenBarrierError) as caught:
-        b.wait()
-    took = time.monotonic() - started
-    victim.join(10)
-    print("a Ctrl-C'd party was reported after %.2f s: %s" % (took, caught.value))
-    assert caught.value.cause == "interrupted"
-    assert caught.value.culprit.endswith("-%d" % victim.pid)
+    e, took, pid = signal_a_waiting_party(ctx, make, signal.SIGINT)
+    print("a Ctrl-C'd party was reported after %.2f s: %s" % (took, e))
+    assert e.cause == "interrupted"
+    assert e.culprit.endswith("-%d" % pid)
 
 
 def test_a_process_that_ends_without_arriving_breaks_what_it_declared(ctx, coordinator, name):

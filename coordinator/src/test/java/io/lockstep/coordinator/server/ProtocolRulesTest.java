@@ -68,6 +68,18 @@ class ProtocolRulesTest {
         }
     }
 
+    /** One connection per name, each with a session that declared {@code barrier} for {@code parties} (id 1). */
+    private RawPeer[] declared(String barrier, int parties, String... names) throws Exception {
+        RawPeer[] p = new RawPeer[names.length];
+        for (int i = 0; i < names.length; i++) {
+            p[i] = peer();
+            p[i].handshake(names[i]);
+            p[i].send(new Message.Declare(1, barrier, parties));
+            assertInstanceOf(Message.Ok.class, p[i].read());
+        }
+        return p;
+    }
+
     private static Message.Await await(long id, String barrier, boolean runsAction) {
         return new Message.Await(id, barrier, Protocol.NO_TIMEOUT, runsAction, new byte[0]);
     }
@@ -166,14 +178,9 @@ class ProtocolRulesTest {
 
     @Test
     void aZeroTimeoutPassesForThePartyThatCompletesTheGenerationAndTimesOutOtherwise() throws Exception {
-        RawPeer a = peer();
-        RawPeer b = peer();
-        a.handshake("a");
-        b.handshake("b");
-        a.send(new Message.Declare(1, "zero", 2));
-        b.send(new Message.Declare(1, "zero", 2));
-        a.read();
-        b.read();
+        RawPeer[] ab = declared("zero", 2, "a", "b");
+        RawPeer a = ab[0];
+        RawPeer b = ab[1];
         a.send(new Message.Await(2, "zero", 0, false, new byte[0]));
         Message.Failed f = (Message.Failed) a.read();
         assertEquals(Outcome.TIMED_OUT, f.outcome(), "first of two, no time to wait");
@@ -188,14 +195,9 @@ class ProtocolRulesTest {
 
     @Test
     void aRequestReusingTheIdOfAWaitingAwaitIsRefusedAndTheAwaitIsUnaffected() throws Exception {
-        RawPeer a = peer();
-        RawPeer b = peer();
-        a.handshake("a");
-        b.handshake("b");
-        a.send(new Message.Declare(1, "ids", 2));
-        b.send(new Message.Declare(1, "ids", 2));
-        a.read();
-        b.read();
+        RawPeer[] ab = declared("ids", 2, "a", "b");
+        RawPeer a = ab[0];
+        RawPeer b = ab[1];
         a.send(await(5, "ids", false));
         for (Message.Request reuse : List.<Message.Request>of(await(5, "ids", false), new Message.Declare(5, "ids", 2),
                 new Message.Query(5, "ids"), new Message.ListBarriers(5), new Message.Abort(5, "nope"))) {
@@ -216,14 +218,9 @@ class ProtocolRulesTest {
     @Test
     void aSecondPartyOfOneClientNameIsSuffixedPerGenerationAcrossSessionsAndEachFindsItselfAtItsArrivalOrder()
             throws Exception {
-        RawPeer[] p = {peer(), peer(), peer()};
+        RawPeer[] p = declared("names", 3, "same", "same", "same"); // three sessions, one client name
         RawPeer asker = peer();
         asker.handshake("asker");
-        for (RawPeer x : p) {
-            x.handshake("same"); // three sessions, one client name
-            x.send(new Message.Declare(1, "names", 3));
-            x.read();
-        }
         for (int round = 0; round < 2; round++) {
             for (int i = 0; i < 3; i++) {
                 p[i].send(new Message.Await(2 + round, "names", -1, false, true, new byte[]{(byte) i}));
