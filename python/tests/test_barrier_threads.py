@@ -361,3 +361,39 @@ def test_barrier_from_a_client_declares_at_once(coordinator, name):
 def test_repr_says_what_without_connecting():
     b = lockstep.Barrier(4, name="game", address="nowhere.invalid:7777")
     assert repr(b) == "<lockstep.Barrier 'game' parties=4 at nowhere.invalid:7777>"
+
+
+def test_an_exchange_larger_than_a_frame_arrives_whole_in_parts(make):
+    """20 parties of 64 KiB each: the release does not fit in one frame (1 MiB), so RELEASE_PART frames carry the
+    first contributions; every party gets all of them, in arrival order, byte for byte."""
+    n = 20
+    b = make(n)
+    out = []
+    data = [bytes([k]) * (64 * 1024 - 16) for k in range(n)]
+
+    def f(k):
+        out.append((k, b.exchange(data[k], 60)))
+
+    threads = [threading.Thread(target=f, args=(k,)) for k in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(out) == n
+    for k, ex in out:
+        assert len(ex.contributions) == n
+        assert ex.data == data[k]
+        assert sorted(c.data for c in ex.contributions) == sorted(data)
+        assert [c.data for c in ex.contributions] == [c.data for c in out[0][1].contributions]
+
+
+def test_a_contribution_over_the_limit_is_refused_and_breaks_nothing(make):
+    b = make(2)
+    with pytest.raises(lockstep.InvalidRequestError) as caught:
+        b.exchange(b"x" * (64 * 1024 + 1))
+    assert caught.value.code == "INVALID_ARGUMENT" and isinstance(caught.value, ValueError)
+    assert not b.broken
+    t = threading.Thread(target=b.wait, args=(30,))
+    t.start()
+    assert b.exchange(b"ok", 30).data == b"ok"
+    t.join(30)
