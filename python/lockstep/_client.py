@@ -351,11 +351,13 @@ class Client:
             except (OSError, wire.MalformedFrame) as e:
                 errors[_format_address(addr)] = _describe_os_error(e)
             attempt += 1
+            if self._stop.is_set():
+                raise LockstepError("this Lockstep client is closed")
             if time.monotonic() >= deadline:
                 said = "; ".join("%s: %s" % kv for kv in errors.items())
                 raise LockstepError("cannot connect to coordinator at %s: %s" % (self.address, said))
             if attempt % len(addresses) == 0 and hint is None:
-                time.sleep(min(0.05 * attempt, 0.5, max(deadline - time.monotonic(), 0)))
+                self._stop.wait(min(0.05 * attempt, 0.5, max(deadline - time.monotonic(), 0)))
 
     def _handshake(self, addr, timeout, resume):
         """Connects to one node and runs HELLO (and AUTH) to WELCOME, blocking, within ``timeout`` seconds."""
@@ -585,7 +587,7 @@ class Client:
         return dict(self_id=f.self_id, leader=f.leader, term=f.term, commit_index=f.commit_index,
                     members=f.members)
 
-    def close(self, exiting=False):
+    def close(self, exiting=False, _wait=5.0):
         """Ends the session (GOODBYE) and stops the I/O thread. ``exiting=True`` tells the coordinator this process
         is ending, so barriers it declared and had not reached break for the others too. Idempotent."""
         if self._pid != os.getpid():
@@ -601,7 +603,7 @@ class Client:
         self._stop.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(5.0)
+            thread.join(_wait)  # (a GOODBYE takes milliseconds; a coordinator that is gone must not hold us long)
         with self._lock:
             self._fail_all(LockstepError("this Lockstep client was closed"))
             link, self._link, self._sock = self._link, None, None
@@ -1029,7 +1031,7 @@ def _close_all_at_exit():
     for client in list(_live):
         if client._pid == pid:
             try:
-                client.close(exiting=True)
+                client.close(exiting=True, _wait=2.0)
             except Exception:  # exit goes on
                 pass
 

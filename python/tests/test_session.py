@@ -211,3 +211,29 @@ def test_many_threads_of_one_client_share_its_connection_through_cuts(coordinato
         assert len(indices) == threads_n * rounds
         assert sorted(indices + mine) == sorted(list(range(threads_n + 1)) * rounds)
         assert proxy.connections > 3
+
+
+def test_a_program_whose_coordinator_is_gone_still_exits_promptly(start_coordinator, name):
+    c = start_coordinator()
+    script = textwrap.dedent("""
+        import lockstep, sys
+        client = lockstep.connect(sys.argv[1])
+        client.barrier(sys.argv[2], 2)
+        print("declared", flush=True)
+        sys.stdin.readline()  # the coordinator is killed meanwhile; then the program ends
+    """)
+    p = subprocess.Popen([sys.executable, "-c", script, c.address, name], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=dict(os.environ, PYTHONPATH=str(ROOT / "python")))
+    assert p.stdout.readline().strip() == "declared"
+    c.process.kill()
+    c.process.wait(10)
+    time.sleep(0.5)  # the client has noticed and is reconnecting
+    started = time.monotonic()
+    p.stdin.write("\n")
+    p.stdin.flush()
+    p.wait(30)
+    took = time.monotonic() - started
+    print("exited %.2f s after it was told to, its coordinator gone" % took)
+    assert p.returncode == 0, p.stderr.read()
+    assert took < 8
