@@ -144,6 +144,15 @@ public final class BarrierCore {
         return ids;
     }
 
+    /**
+     * How many more arrivals complete {@code barrier}'s current generation — or −1 when the next arrival's effect
+     * cannot be foretold that simply (no such barrier, broken, or its action running).
+     */
+    public int stillToArrive(String barrier) {
+        Barrier b = barriers.get(barrier);
+        return b == null || b.broken != null || b.runner != null ? -1 : b.parties - b.arrived.size();
+    }
+
     /** Number of barriers held. */
     public int barrierCount() {
         return barriers.size();

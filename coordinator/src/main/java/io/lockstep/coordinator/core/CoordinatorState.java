@@ -187,6 +187,11 @@ public final class CoordinatorState {
         return core.views(Math.max(now, nowMillis));
     }
 
+    /** See {@link BarrierCore#stillToArrive}. */
+    public int stillToArrive(String barrier) {
+        return core.stillToArrive(barrier);
+    }
+
     /** A snapshot of one barrier, or null. */
     public BarrierView view(String name, long nowMillis) {
         return core.view(name, Math.max(now, nowMillis));

@@ -61,6 +61,12 @@ public final class ReplicatedLog implements CommandLog {
     private final RaftPeerId self;
     private final ClientId proposer = ClientId.randomId();
     private final List<Input> batch = new ArrayList<>();
+    /** A proposal of {@link #batch} is queued for the end of this event-loop turn. */
+    private boolean proposalDue;
+    /** The timer that proposes a batch of inputs that may wait, if nothing else does first. */
+    private java.util.concurrent.ScheduledFuture<?> holding;
+    /** How long an input that may wait is held at most: about the spread of a round's arrivals here. */
+    static final long HOLD_MICROS = Long.getLong("lockstep.group.hold-micros", 1000);
     private RaftServer server;
     private String clientAddress;
     private long callId;
@@ -147,13 +153,31 @@ public final class ReplicatedLog implements CommandLog {
     @Override
     public void submit(Input input, long nowMillis) {
         batch.add(input);
-        if (batch.size() == 1) {
+        if (!proposalDue) {
             // After what the event loop is doing now (reading every connection that had something): one entry.
+            proposalDue = true;
             driver.executor().execute(this::propose);
         }
     }
 
+    @Override
+    public void submitMayWait(Input input, long nowMillis) {
+        batch.add(input);
+        if (!proposalDue && holding == null) {
+            // Held at most HOLD_MICROS for the input that completes the generation, so both go in one entry.
+            holding = driver.executor().schedule(this::propose, HOLD_MICROS, TimeUnit.MICROSECONDS);
+        }
+    }
+
     private void propose() {
+        proposalDue = false;
+        if (holding != null) {
+            holding.cancel(false);
+            holding = null;
+        }
+        if (batch.isEmpty()) {
+            return;
+        }
         byte[] entry = InputCodec.encode(System.currentTimeMillis(), batch);
         int inputs = batch.size();
         batch.clear();

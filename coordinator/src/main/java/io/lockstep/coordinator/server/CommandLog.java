@@ -21,6 +21,15 @@ public interface CommandLog {
      */
     void submit(Input input, long nowMillis);
 
+    /**
+     * As {@link #submit}, for an input nobody waits on yet — an arrival that cannot complete its generation, an
+     * acknowledgement: a log that makes entries may hold it a moment to put it in one entry with what comes next
+     * (never past the next input that is not such, never reordered). A single coordinator applies it at once.
+     */
+    default void submitMayWait(Input input, long nowMillis) {
+        submit(input, nowMillis);
+    }
+
     /** Whether inputs submitted here are applied (this node leads its group, or is alone). */
     boolean accepting();
 

@@ -66,6 +66,8 @@ public final class CoreDriver implements CoordinatorState.Outputs {
      * {@code HashMap<Long, ...>}.
      */
     private final LongObjectMap<ServerSession> sessions = new LongObjectHashMap<>();
+    /** In a group, on its leader: arrivals submitted to the log and not applied yet, by barrier. */
+    private final java.util.HashMap<String, Integer> pendingArrivals = new java.util.HashMap<>();
     /** Connections whose handshake is submitted and not yet applied, by {@link Link#token}. */
     private final LongObjectMap<Link> handshakes = new LongObjectHashMap<>();
     /** Tokens of handshakes whose connection closed before they were applied. */
@@ -226,7 +228,17 @@ public final class CoreDriver implements CoordinatorState.Outputs {
         }
         long now = clockMillis.getAsLong();
         s.lastHeard = now;
-        commands.submit(new Input.Request(s.id, s.nextRequest++, request), now);
+        Input.Request input = new Input.Request(s.id, s.nextRequest++, request);
+        if (request instanceof Message.Await a && commands.isGroup()) {
+            // An arrival that cannot complete its generation, even with those proposed and not applied yet, may
+            // wait for the one that does: a round is then one entry, one flush, instead of one per event-loop turn.
+            int pending = pendingArrivals.merge(a.barrier(), 1, Integer::sum) - 1;
+            if (state.stillToArrive(a.barrier()) - pending > 1) {
+                commands.submitMayWait(input, now);
+                return;
+            }
+        }
+        commands.submit(input, now);
     }
 
     /** A heartbeat: acknowledges answers, answered by PONG with the requests received. */
@@ -274,7 +286,7 @@ public final class CoreDriver implements CoordinatorState.Outputs {
         s.lastHeard = now;
         if (clientReceived > s.acknowledged) {
             s.acknowledged = clientReceived;
-            commands.submit(new Input.Ack(s.id, clientReceived), now);
+            commands.submitMayWait(new Input.Ack(s.id, clientReceived), now);
         }
         return s;
     }
@@ -367,6 +379,7 @@ public final class CoreDriver implements CoordinatorState.Outputs {
 
     /** This node no longer leads: its clients must find the one that does. On the executor. */
     public void leadershipLost() {
+        pendingArrivals.clear();
         for (ServerSession s : sessions.values()) {
             s.link.session = null;
             s.channel().writeAndFlush(new Message.Error(0, ErrorCode.NOT_LEADER, leaderHint()))
@@ -412,6 +425,9 @@ public final class CoreDriver implements CoordinatorState.Outputs {
     void applied(Input input, long stampMillis) {
         if (shutDown) {
             return;
+        }
+        if (input instanceof Input.Request r && r.request() instanceof Message.Await a && !pendingArrivals.isEmpty()) {
+            pendingArrivals.computeIfPresent(a.barrier(), (name, n) -> n > 1 ? n - 1 : null);
         }
         try {
             state.apply(input, stampMillis, this);
