@@ -6,7 +6,7 @@ import os
 import threading
 
 from . import _wire as wire
-from ._client import Client, Options, _Call
+from ._client import Client, Options, _Call, _error_for
 from ._errors import BrokenBarrierError, LockstepError
 
 Contribution = collections.namedtuple("Contribution", "party data")
@@ -239,7 +239,6 @@ class Barrier:
 
 
 def _await_error(f, name):
-    from ._client import _error_for
     return _error_for(f, "wait at barrier %r" % name)
 
 

@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,6 +23,25 @@ class PythonSeedGameIT {
 
     private static final List<String> PLAYERS = List.of("susan", "pratik", "suman", "nijam");
     private static final String SLOW = "nijam";
+
+    private static String output(ChildProcess p) {
+        try {
+            return String.join("\n", p.allLines());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static boolean listens(NetnsCluster cluster) {
+        try {
+            return cluster.exec("coordinator", List.of("bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/7777"), 5) == 0;
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
 
     @Test
     void theSeedsProgramRunsAcrossMachines() throws Exception {
@@ -44,11 +64,7 @@ class PythonSeedGameIT {
             cluster.start("coordinator", List.of(ChildProcess.java(), "-jar",
                     root.resolve("coordinator/target/lockstep-coordinator.jar").toString(), "--no-http"),
                     Map.of(), work.resolve("coordinator.log"));
-            long listenBy = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-            while (cluster.exec("coordinator", List.of("bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/7777"), 5) != 0) {
-                assertTrue(System.nanoTime() < listenBy, "the coordinator listens within 30 s");
-                Thread.sleep(100);
-            }
+            Waiting.waitFor(Duration.ofSeconds(30), () -> listens(cluster));
             Map<String, ChildProcess> players = new LinkedHashMap<>();
             for (String p : PLAYERS) {
                 // Run from the work directory, so that only the installed package can be imported.
@@ -59,14 +75,16 @@ class PythonSeedGameIT {
                                 "ROUND_SECONDS", p.equals(SLOW) ? "1.5" : "0.2", "PYTHONDONTWRITEBYTECODE", "1"),
                         work.resolve(p + ".log")));
             }
+            // Until the slow player has finished, nobody may have been paid.
             ChildProcess slow = players.get(SLOW);
-            while (slow.isAlive() && !String.join("\n", slow.allLines()).contains("finished playing")) {
+            Waiting.waitFor(Duration.ofMinutes(2), () -> {
+                boolean finished = !slow.isAlive() || output(slow).contains("finished playing");
                 for (String p : PLAYERS) {
-                    assertTrue(!String.join("\n", players.get(p).allLines()).contains("sending winning amount"),
+                    assertTrue(finished || !output(players.get(p)).contains("sending winning amount"),
                             p + " was paid while " + SLOW + " was still playing");
                 }
-                Thread.sleep(20);
-            }
+                return finished;
+            });
             StringBuilder all = new StringBuilder();
             for (Map.Entry<String, ChildProcess> e : players.entrySet()) {
                 ChildProcess p = e.getValue();

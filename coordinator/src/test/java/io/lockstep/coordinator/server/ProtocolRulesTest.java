@@ -5,6 +5,7 @@ import io.lockstep.protocol.ErrorCode;
 import io.lockstep.protocol.Message;
 import io.lockstep.protocol.Outcome;
 import io.lockstep.protocol.Protocol;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -12,6 +13,7 @@ import org.junit.jupiter.api.Test;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -55,17 +57,13 @@ class ProtocolRulesTest {
 
     /** Asks (QUERY through {@code asker}) until {@code n} parties wait at {@code barrier}: arrivals on other
      * connections are applied in no order the test could rely on otherwise. */
-    private List<String> waitUntilWaiting(RawPeer asker, String barrier, int n) throws Exception {
-        long deadline = System.nanoTime() + 10_000_000_000L;
-        while (true) {
-            asker.send(new Message.Query(++queryIds, barrier));
-            Message.Status s = (Message.Status) asker.read();
-            if (s.waiting().size() == n) {
-                return s.waiting().stream().map(Message.Waiter::party).toList();
-            }
-            assertTrue(System.nanoTime() < deadline, n + " parties never waited at " + barrier + ": " + s);
-            Thread.sleep(5);
-        }
+    private List<String> waitUntilWaiting(RawPeer asker, String barrier, int n) {
+        return Awaitility.await(n + " parties waiting at " + barrier).atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(5))
+                .until(() -> {
+                    asker.send(new Message.Query(++queryIds, barrier));
+                    return ((Message.Status) asker.read()).waiting().stream().map(Message.Waiter::party).toList();
+                }, waiting -> waiting.size() == n);
     }
 
     /** One connection per name, each with a session that declared {@code barrier} for {@code parties} (id 1). */
