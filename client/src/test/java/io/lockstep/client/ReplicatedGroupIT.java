@@ -135,6 +135,9 @@ class ReplicatedGroupIT {
                     .matcher(metrics);
             assertTrue(metrics.contains("lockstep_raft_leader 1.0") && changes.find()
                     && Integer.parseInt(changes.group(1)) >= 1 && metrics.contains("lockstep_raft_term "), metrics);
+            // The sessions it took over were proposed and applied through its log: their commit times are counted.
+            Matcher commits = Pattern.compile("lockstep_raft_commit_seconds_count (\\d+)").matcher(metrics);
+            assertTrue(commits.find() && Long.parseLong(commits.group(1)) >= 1, metrics);
             ps.add(party(group, "p4", "ha", 4));
             allReleasedOnce(ps);
         }

@@ -105,6 +105,12 @@ public final class ReplicatedLog implements CommandLog {
         NettyConfigKeys.Server.setPort(p, config.ownPort());
         RaftServerConfigKeys.setStorageDir(p, Collections.singletonList(config.dataDir().toFile()));
         RaftServerConfigKeys.Log.setUseMemory(p, config.memoryLog());
+        // Ratis follows every commit with a metadata entry recording the commit index, so that a node restarted
+        // alone can apply its log without a leader. A Lockstep node serves only as (or through) a leader, which
+        // re-establishes the commit index anyway. On a disk log each such entry is one more flush on every node, and
+        // the next round's entry waits behind it (0.7 x the rounds/s with it); in memory it costs no flush and tells
+        // the followers the commit index at once, so they apply a round between rounds: kept there.
+        RaftServerConfigKeys.Log.setLogMetadataEnabled(p, config.memoryLog());
         RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
         // Snapshots bound the log, and the replay after a restart; the log up to the latest one is then purged.
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, config.snapshotEvery());
@@ -190,16 +196,19 @@ public final class ReplicatedLog implements CommandLog {
                 .setMessage(Message.valueOf(UnsafeByteOperations.unsafeWrap(entry)))
                 .setType(RaftClientRequest.writeRequestType())
                 .build();
+        long proposedAt = System.nanoTime();
         try {
-            server.submitClientRequestAsync(request).whenComplete(this::proposed);
+            server.submitClientRequestAsync(request).whenComplete((reply, failure) -> proposed(reply, failure,
+                    proposedAt));
         } catch (IOException e) {
             log.warn("cannot propose {} inputs: {}", inputs, e.toString());
         }
     }
 
-    private void proposed(RaftClientReply reply, Throwable failure) {
+    private void proposed(RaftClientReply reply, Throwable failure, long proposedAt) {
         Throwable why = failure != null ? failure : reply.getException();
         if (why == null) {
+            driver.metrics().commitSeconds.observe((System.nanoTime() - proposedAt) / 1e9);
             return;
         }
         // Not applied: the clients will resume on the next leader and send again whatever it has not applied.

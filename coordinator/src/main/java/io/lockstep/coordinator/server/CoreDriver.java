@@ -348,6 +348,9 @@ public final class CoreDriver implements CoordinatorState.Outputs {
                 silenceCheck.cancel(false);
             }
             for (ServerSession s : sessions.values()) {
+                // Detached first: the client closing its end after this error is not a client leaving (in a group,
+                // its session carries on at the next leader with its whole lease).
+                s.link.session = null;
                 s.channel().writeAndFlush(new Message.Error(0, ErrorCode.SHUTTING_DOWN, why))
                         .addListener(ChannelFutureListener.CLOSE);
             }

@@ -32,6 +32,8 @@ public final class Metrics {
     public final Counter leaderChanges;
     /** In a group: inputs per log entry the leader proposed (group commit). */
     public final Histogram batchSizes;
+    /** In a group: from proposing a log entry to its being applied here, on the leader (what replication costs). */
+    public final Histogram commitSeconds;
     /** The data point of {@link #framesReceived} for each client frame type, by type code. */
     private final CounterDataPoint[] framesReceivedByType = new CounterDataPoint[0x80];
 
@@ -67,6 +69,11 @@ public final class Metrics {
         batchSizes = Histogram.builder().name("lockstep_batch_inputs")
                 .help("Inputs in each log entry this node proposed as leader (what one event-loop turn brought)")
                 .classicOnly().classicUpperBounds(1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096, 16384)
+                .withoutExemplars().register(registry);
+        commitSeconds = Histogram.builder().name("lockstep_raft_commit_seconds")
+                .help("Time from proposing a log entry to its being applied, on the leader: replication and the flush")
+                .classicOnly().classicUpperBounds(0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.05, 0.1, 0.5,
+                        1, 5)
                 .withoutExemplars().register(registry);
         GaugeWithCallback.builder().name("lockstep_sessions").help("Open client sessions (connected or within lease)")
                 .callback(cb -> cb.call(sessions.getAsInt())).register(registry);
