@@ -7,6 +7,9 @@
 #   group-memory   a Lockstep group of 3, memory log
 #   single         one Lockstep coordinator
 # and prints rounds/s, CPU per round (all processes of the system: servers and parties) and the ratio to Atomix.
+# Every system runs its parties in the same number of client JVMs, CLIENT_PROCS: 1 by default, as both reference
+# programs do by default (one thread per party); CLIENT_PROCS=4 spreads them over four JVMs each (Lockstep's own
+# bench default; the references take it as their PROCS).
 # Each at its best flags: Atomix its own (it gains nothing from others); the group and plain Ratis C1 and the serial
 # collector on every JVM (TUNED: several JVMs share the cores); the single coordinator its defaults.
 #   bench/ha.sh                         SIZES="4 16" REPS=3 ROUNDS=1000 WARMUP=2000
@@ -14,7 +17,7 @@
 #   FAILOVERS=20 bench/ha.sh failover   instead: kill -9 of the leader 20 times, the pause each time
 set -uo pipefail
 cd "$(dirname "$0")/.."
-SIZES=${SIZES:-4 16}; REPS=${REPS:-3}; ROUNDS=${ROUNDS:-1000}; WARMUP=${WARMUP:-2000}
+SIZES=${SIZES:-4 16}; REPS=${REPS:-3}; ROUNDS=${ROUNDS:-1000}; WARMUP=${WARMUP:-2000}; CLIENT_PROCS=${CLIENT_PROCS:-1}
 TUNED=${TUNED:--XX:TieredStopAtLevel=1 -XX:+UseSerialGC}
 REFS=${REFS:-../shared/bench}
 JAR=bench/target/lockstep-bench.jar
@@ -46,24 +49,24 @@ row() { # system parties rep rounds_per_s cpu_ms_per_round atomix_rounds_per_s
 }
 lockstep() { # parties, extra options; prints rounds/s and CPU ms a round (clients and coordinators)
   local line
-  line=$(java -jar "$JAR" --parties "$1" --rounds "$ROUNDS" --warmup "$WARMUP" --processes $(( $1 < 4 ? $1 : 4 )) \
+  line=$(java -jar "$JAR" --parties "$1" --rounds "$ROUNDS" --warmup "$WARMUP" --processes "$CLIENT_PROCS" \
     "${@:2}" 2>/dev/null | grep '^lockstep-bench')
   local rps c k
   rps=$(field rounds_per_s <<< "$line"); c=$(field client_cpu_us <<< "$line"); k=$(field coordinator_cpu_us <<< "$line")
   echo "${rps:-0} $(awk -v c="${c:-0}" -v k="${k:-0}" 'BEGIN { printf "%.2f", (c + k) / 1000 }')"
 }
 
-echo "# bench/ha.sh $(date -u +%FT%TZ) $(nproc) cores, ROUNDS=$ROUNDS WARMUP=$WARMUP, Lockstep and plain Ratis with: $TUNED"
+echo "# bench/ha.sh $(date -u +%FT%TZ) $(nproc) cores, ROUNDS=$ROUNDS WARMUP=$WARMUP CLIENT_PROCS=$CLIENT_PROCS, Lockstep and plain Ratis with: $TUNED"
 for P in $SIZES; do
   for rep in $(seq 1 "$REPS"); do
     a=0
     if [ $have_atomix = 1 ]; then
-      line=$(PARTIES=$P ROUNDS=$ROUNDS WARMUP=$WARMUP "$work/atomix/run.sh" 2>/dev/null | grep '^atomix-raft3')
+      line=$(PARTIES=$P PROCS=$CLIENT_PROCS ROUNDS=$ROUNDS WARMUP=$WARMUP "$work/atomix/run.sh" 2>/dev/null | grep '^atomix-raft3')
       a=$(field rounds_per_s <<< " $line"); a=${a:-0}
       row atomix "$P" "$rep" "$a" "$(field cpu_ms_per_round <<< " $line")" "$a"
     fi
     if [ $have_ratis = 1 ]; then
-      line=$(cd "$work/ratis" && RPC=NETTY LOG=disk JVM=tuned PARTIES=$P ROUNDS=$ROUNDS WARMUP=$WARMUP ./run.sh 2>/dev/null | grep '^ratis-barrier')
+      line=$(cd "$work/ratis" && RPC=NETTY LOG=disk JVM=tuned PARTIES=$P PROCS=$CLIENT_PROCS ROUNDS=$ROUNDS WARMUP=$WARMUP ./run.sh 2>/dev/null | grep '^ratis-barrier')
       row ratis-plain "$P" "$rep" "$(field rounds_per_s <<< " $line")" "$(field cpu_ms_per_round <<< " $line")" "$a"
     fi
     read -r r c <<< "$(lockstep "$P" --group 3 --raft-log disk --coordinator-opts "$TUNED" --worker-opts "$TUNED")"

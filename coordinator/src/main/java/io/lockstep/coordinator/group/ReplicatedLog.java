@@ -12,6 +12,7 @@ import org.apache.ratis.proto.RaftProtos.RoleInfoProto;
 import org.apache.ratis.proto.RaftProtos.ServerRpcProto;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientAsynchronousProtocol;
 import org.apache.ratis.protocol.RaftClientReply;
 import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroup;
@@ -68,6 +69,12 @@ public final class ReplicatedLog implements CommandLog {
     /** How long an input that may wait is held at most: about the spread of a round's arrivals here. */
     static final long HOLD_MICROS = Long.getLong("lockstep.group.hold-micros", 1000);
     private RaftServer server;
+    /**
+     * Where proposals go: this node's division of the group, called on the driver's executor. Through the server
+     * instead, every proposal hops to a Ratis thread and back, the executor blocked meanwhile (two thread switches on
+     * every round's path).
+     */
+    private RaftClientAsynchronousProtocol proposals;
     private String clientAddress;
     private long callId;
     /** True while this node leads and has taken over: written on the executor. */
@@ -133,6 +140,7 @@ public final class ReplicatedLog implements CommandLog {
                 .build();
         server.start();
         RaftServer.Division division = server.getDivision(GROUP_ID);
+        proposals = division instanceof RaftClientAsynchronousProtocol direct ? direct : server;
         driver.metrics().group(() -> division.getInfo().getCurrentTerm(),
                 () -> division.getRaftLog().getLastCommittedIndex(), () -> division.getInfo().getLastAppliedIndex(),
                 () -> leading);
@@ -198,7 +206,7 @@ public final class ReplicatedLog implements CommandLog {
                 .build();
         long proposedAt = System.nanoTime();
         try {
-            server.submitClientRequestAsync(request).whenComplete((reply, failure) -> proposed(reply, failure,
+            proposals.submitClientRequestAsync(request).whenComplete((reply, failure) -> proposed(reply, failure,
                     proposedAt));
         } catch (IOException e) {
             log.warn("cannot propose {} inputs: {}", inputs, e.toString());
