@@ -7,17 +7,19 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * {@code java -cp lockstep-bench.jar io.lockstep.bench.Failover [TRIES]}: a local group of three, two parties passing
  * rounds without pause, and TRIES times: SIGKILL of the leader, the time from the kill to the first release after the
- * pause it causes (what the parties feel), then the killed node back and caught up. Default settings everywhere. Prints each pause, then the
- * worst, the median and the last line for scripts.
+ * pause it causes (what the parties feel), then the killed node back and caught up. Default settings everywhere.
+ * Prints each pause, then the worst, the median and the last line for scripts.
  */
 public final class Failover {
 
@@ -31,17 +33,14 @@ public final class Failover {
         ExecutorService threads = Executors.newFixedThreadPool(2);
         AtomicLong lastRelease = new AtomicLong(System.nanoTime());
         AtomicLong rounds = new AtomicLong();
-        // The pause: from the kill to the first release that ends a stall (releases more than STALL apart). A release
-        // the dead leader sent just before it died, read just after the kill, is not the end of the pause.
-        AtomicLong stallAfter = new AtomicLong(Long.MAX_VALUE);
-        AtomicLong stallEnd = new AtomicLong(-1);
+        AtomicReference<Pause> pause = new AtomicReference<>();
         try (LocalGroup group = new LocalGroup(base, 3, "disk");
              LockstepClient a = LockstepClient.builder().address(group.addresses()).clientName("a").connect();
              LockstepClient b = LockstepClient.builder().address(group.addresses()).clientName("b").connect()) {
             DistributedBarrier ba = a.barrier("failover", 2);
             DistributedBarrier bb = b.barrier("failover", 2);
-            Future<?> fa = threads.submit(() -> loop(ba, lastRelease, rounds, stallAfter, stallEnd));
-            Future<?> fb = threads.submit(() -> loop(bb, null, null, null, null));
+            Future<?> fa = threads.submit(() -> loop(ba, lastRelease, rounds, pause));
+            Future<?> fb = threads.submit(() -> loop(bb, null, null, null));
             List<Long> pauses = new ArrayList<>();
             for (int t = 1; t <= tries; t++) {
                 Thread.sleep(1000); // rounds under the current leader
@@ -53,19 +52,13 @@ public final class Failover {
                     }
                 }
                 long killedAt = System.nanoTime();
-                stallAfter.set(killedAt);
-                stallEnd.set(0);
+                Pause p = new Pause(killedAt, new CompletableFuture<>());
+                pause.set(p);
                 group.kill(leader);
-                while (stallEnd.get() == 0 && System.nanoTime() - killedAt < TimeUnit.SECONDS.toNanos(60)) {
-                    Thread.sleep(1);
-                }
-                if (stallEnd.get() == 0) {
-                    throw new IllegalStateException("no release in the 60 s after the leader's kill");
-                }
-                long pause = TimeUnit.NANOSECONDS.toMillis(stallEnd.get() - killedAt);
-                pauses.add(pause);
+                long ms = TimeUnit.NANOSECONDS.toMillis(p.ended().get(60, TimeUnit.SECONDS) - killedAt);
+                pauses.add(ms);
                 System.out.printf(Locale.ROOT, "try %2d: leader n%d killed; next release after %d ms%n", t, leader + 1,
-                        pause);
+                        ms);
                 group.restart(leader);
                 Thread.sleep(1000); // it catches up before the next kill
             }
@@ -83,8 +76,15 @@ public final class Failover {
     /** Releases further apart than this are a stall: rounds here take about a millisecond, elections 150 ms or more. */
     private static final long STALL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
-    private static void loop(DistributedBarrier b, AtomicLong lastRelease, AtomicLong rounds, AtomicLong stallAfter,
-                             AtomicLong stallEnd) {
+    /**
+     * The pause a kill at {@code killedAt} causes: it ends with the first release after it that ends a stall. A release
+     * the dead leader sent just before it died, read just after the kill, does not end it.
+     */
+    private record Pause(long killedAt, CompletableFuture<Long> ended) {
+    }
+
+    private static void loop(DistributedBarrier b, AtomicLong lastRelease, AtomicLong rounds,
+                             AtomicReference<Pause> pause) {
         try {
             while (!Thread.currentThread().isInterrupted()) {
                 b.await(60, TimeUnit.SECONDS);
@@ -92,8 +92,9 @@ public final class Failover {
                     long now = System.nanoTime();
                     long previous = lastRelease.getAndSet(now);
                     rounds.incrementAndGet();
-                    if (now - stallAfter.get() > 0 && now - previous > STALL_NANOS && stallEnd.get() == 0) {
-                        stallEnd.set(now);
+                    Pause p = pause.get();
+                    if (p != null && now - p.killedAt() > 0 && now - previous > STALL_NANOS) {
+                        p.ended().complete(now); // only the first completes it
                     }
                 }
             }

@@ -37,6 +37,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -65,7 +66,7 @@ public final class ReplicatedLog implements CommandLog {
     /** A proposal of {@link #batch} is queued for the end of this event-loop turn. */
     private boolean proposalDue;
     /** The timer that proposes a batch of inputs that may wait, if nothing else does first. */
-    private java.util.concurrent.ScheduledFuture<?> holding;
+    private ScheduledFuture<?> holding;
     /** How long an input that may wait is held at most: about the spread of a round's arrivals here. */
     static final long HOLD_MICROS = Long.getLong("lockstep.group.hold-micros", 1000);
     private RaftServer server;

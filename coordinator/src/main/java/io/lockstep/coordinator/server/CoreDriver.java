@@ -22,6 +22,7 @@ import org.slf4j.LoggerFactory;
 import java.security.SecureRandom;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -67,7 +68,7 @@ public final class CoreDriver implements CoordinatorState.Outputs {
      */
     private final LongObjectMap<ServerSession> sessions = new LongObjectHashMap<>();
     /** In a group, on its leader: arrivals submitted to the log and not applied yet, by barrier. */
-    private final java.util.HashMap<String, Integer> pendingArrivals = new java.util.HashMap<>();
+    private final Map<String, Integer> pendingArrivals = new HashMap<>();
     /** Connections whose handshake is submitted and not yet applied, by {@link Link#token}. */
     private final LongObjectMap<Link> handshakes = new LongObjectHashMap<>();
     /** Tokens of handshakes whose connection closed before they were applied. */
@@ -347,15 +348,21 @@ public final class CoreDriver implements CoordinatorState.Outputs {
             if (silenceCheck != null) {
                 silenceCheck.cancel(false);
             }
-            for (ServerSession s : sessions.values()) {
-                // Detached first: the client closing its end after this error is not a client leaving (in a group,
-                // its session carries on at the next leader with its whole lease).
-                s.link.session = null;
-                s.channel().writeAndFlush(new Message.Error(0, ErrorCode.SHUTTING_DOWN, why))
-                        .addListener(ChannelFutureListener.CLOSE);
-            }
-            sessions.clear();
+            endConnections(ErrorCode.SHUTTING_DOWN, why);
         });
+    }
+
+    /**
+     * This node ends every session's connection itself: a final error, then the close. Each session is detached
+     * first, so the close that follows is not taken for its client leaving (in a group the session carries on at the
+     * leader, with its whole lease).
+     */
+    private void endConnections(ErrorCode code, String text) {
+        for (ServerSession s : sessions.values()) {
+            s.link.session = null;
+            s.channel().writeAndFlush(new Message.Error(0, code, text)).addListener(ChannelFutureListener.CLOSE);
+        }
+        sessions.clear();
     }
 
     // ---- a node of a group ---------------------------------------------------------------------------------------
@@ -383,12 +390,7 @@ public final class CoreDriver implements CoordinatorState.Outputs {
     /** This node no longer leads: its clients must find the one that does. On the executor. */
     public void leadershipLost() {
         pendingArrivals.clear();
-        for (ServerSession s : sessions.values()) {
-            s.link.session = null;
-            s.channel().writeAndFlush(new Message.Error(0, ErrorCode.NOT_LEADER, leaderHint()))
-                    .addListener(ChannelFutureListener.CLOSE);
-        }
-        sessions.clear();
+        endConnections(ErrorCode.NOT_LEADER, leaderHint());
         for (Link l : handshakes.values()) {
             l.channel.close();
         }
