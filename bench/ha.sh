@@ -6,6 +6,9 @@
 #   group-disk     a Lockstep group of 3, disk log (the default: an arrival is acknowledged once a majority has it on disk)
 #   group-memory   a Lockstep group of 3, memory log
 #   single         one Lockstep coordinator
+#   raft-floor     no barrier at all: 3 Ratis servers set up as a group's nodes, the leader committing one 128-byte
+#                  entry at a time (RaftFloor; disk log). A barrier round on Ratis needs at least one such commit
+#                  after its last arrival, so this is the most rounds/s any barrier on Ratis with this log does here
 # and prints rounds/s, CPU per round (all processes of the system: servers and parties) and the ratio to Atomix.
 # Every system runs its parties in the same number of client JVMs, CLIENT_PROCS: 1 by default, as both reference
 # programs do by default (one thread per party); CLIENT_PROCS=4 spreads them over four JVMs each (Lockstep's own
@@ -56,6 +59,31 @@ lockstep() { # parties, extra options; prints rounds/s and CPU ms a round (clien
   echo "${rps:-0} $(awk -v c="${c:-0}" -v k="${k:-0}" 'BEGIN { printf "%.2f", (c + k) / 1000 }')"
 }
 
+raft_floor() { # log kind; prints commits/s (one at a time), or 0 if leadership moved mid-run (then it is run again)
+  local d line pids=() try
+  for try in 1 2; do
+    d=$(mktemp -d /tmp/lockstep-raft-floor.XXXXXX)
+    local peers="n1=127.0.0.1:${FLOOR_PORT:-27951},n2=127.0.0.1:$(( ${FLOOR_PORT:-27951} + 1 )),n3=127.0.0.1:$(( ${FLOOR_PORT:-27951} + 2 ))"
+    pids=()
+    for n in n1 n2 n3; do
+      # shellcheck disable=SC2086
+      java $TUNED -cp coordinator/target/lockstep-coordinator.jar:"$JAR" io.lockstep.bench.RaftFloor \
+        $n "$peers" "$d" "$1" "$ROUNDS" "$WARMUP" 0 > "$d/$n.out" 2> "$d/$n.err" &
+      pids+=($!)
+    done
+    line=""
+    for _ in $(seq 1 1500); do
+      line=$(cat "$d"/n*.out | grep '^raft-floor' | head -1)
+      [ -n "$line" ] && break
+      if ! kill -0 "${pids[@]}" 2>/dev/null; then break; fi # one ended without a line: leadership moved
+      sleep 0.2
+    done
+    kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null; rm -rf "$d"
+    [ -n "$line" ] && break
+  done
+  echo "${line:-0}" | sed -n 's/.*commits_per_s=\([0-9.]*\).*/\1/p;/^0$/p'
+}
+
 echo "# bench/ha.sh $(date -u +%FT%TZ) $(nproc) cores, ROUNDS=$ROUNDS WARMUP=$WARMUP CLIENT_PROCS=$CLIENT_PROCS, Lockstep and plain Ratis with: $TUNED"
 for P in $SIZES; do
   for rep in $(seq 1 "$REPS"); do
@@ -74,5 +102,6 @@ for P in $SIZES; do
     read -r r c <<< "$(lockstep "$P" --group 3 --raft-log memory --coordinator-opts "$TUNED" --worker-opts "$TUNED")"
     row group-memory "$P" "$rep" "$r" "$c" "$a"
     read -r r c <<< "$(lockstep "$P")"; row single "$P" "$rep" "$r" "$c" "$a" # its own defaults: C2, parallel GC
+    [ "$P" = "${SIZES%% *}" ] && row raft-floor "-" "$rep" "$(raft_floor disk)" "-" "$a" # one entry a round, whatever the parties
   done
 done

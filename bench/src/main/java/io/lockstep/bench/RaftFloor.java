@@ -1,0 +1,165 @@
+package io.lockstep.bench;
+
+import org.apache.ratis.RaftConfigKeys;
+import org.apache.ratis.conf.RaftProperties;
+import org.apache.ratis.netty.NettyConfigKeys;
+import org.apache.ratis.protocol.ClientId;
+import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientAsynchronousProtocol;
+import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftClientRequest;
+import org.apache.ratis.protocol.RaftGroup;
+import org.apache.ratis.protocol.RaftGroupId;
+import org.apache.ratis.protocol.RaftPeer;
+import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.server.RaftServer;
+import org.apache.ratis.server.RaftServerConfigKeys;
+import org.apache.ratis.server.protocol.TermIndex;
+import org.apache.ratis.server.storage.RaftStorage;
+import org.apache.ratis.statemachine.TransactionContext;
+import org.apache.ratis.statemachine.impl.BaseStateMachine;
+import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.HdrHistogram.Histogram;
+
+import java.io.File;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * The floor under any barrier built on Apache Ratis here: a group of three Ratis servers, set up as a Lockstep
+ * group sets up its own (Netty transport, the same log settings, proposals submitted on the leader's own division),
+ * whose leader commits one small entry at a time — propose, wait until it is applied, propose the next — and
+ * nothing else: no clients, no barrier, a state machine that only counts. A barrier round needs at least one such
+ * commit after its last arrival (a release is sent only once every arrival is on a majority), so no round on Ratis
+ * with this log can be shorter here; a Lockstep round adds its client leg (release to the next arrivals).
+ *
+ * <p>Run one process per node, all with the same arguments but the id; the leader prints one line,
+ * {@code raft-floor log=... commits_per_s=... p50_us=... p99_us=...}, and exits (or exits with {@link #VOID} if it
+ * lost leadership before the end); the others are stopped by whoever started them:
+ * <pre>java -cp lockstep-coordinator.jar:lockstep-bench.jar io.lockstep.bench.RaftFloor \
+ *     n1 n1=127.0.0.1:17901,n2=127.0.0.1:17902,n3=127.0.0.1:17903 DIR disk|memory COMMITS WARMUP</pre>
+ */
+public final class RaftFloor {
+
+    private static final RaftGroupId GROUP =
+            RaftGroupId.valueOf(UUID.nameUUIDFromBytes("lockstep-raft-floor".getBytes()));
+    /** About one log entry of a 4-party round: four arrivals, each a session, request id and barrier name. */
+    private static final Message ENTRY = Message.valueOf(ByteString.copyFrom(new byte[128]));
+
+    /** The exit status of a leader whose run was void: it lost leadership before the end (run it again). */
+    static final int VOID = 3;
+
+    private RaftFloor() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (args.length != 7) {
+            System.err.println("usage: RaftFloor ID PEERS DIR disk|memory COMMITS WARMUP GAP_MICROS");
+            System.exit(2);
+        }
+        String id = args[0];
+        boolean memory = args[3].equals("memory");
+        int commits = Integer.parseInt(args[4]);
+        int warmup = Integer.parseInt(args[5]);
+        long gapNanos = Long.parseLong(args[6]) * 1000;
+        List<RaftPeer> peers = new ArrayList<>();
+        String ownAddress = null;
+        for (String p : args[1].split(",")) {
+            String[] kv = p.split("=", 2);
+            peers.add(RaftPeer.newBuilder().setId(kv[0]).setAddress(kv[1]).build());
+            if (kv[0].equals(id)) {
+                ownAddress = kv[1];
+            }
+        }
+        if (ownAddress == null) {
+            throw new IllegalArgumentException(id + " is not among the peers " + args[1]);
+        }
+        RaftProperties p = new RaftProperties();
+        // As group.ReplicatedLog sets a node up; see there for why.
+        RaftConfigKeys.Rpc.setType(p, org.apache.ratis.rpc.SupportedRpcType.NETTY);
+        NettyConfigKeys.Server.setHost(p, ownAddress.substring(0, ownAddress.lastIndexOf(':')));
+        NettyConfigKeys.Server.setPort(p, Integer.parseInt(ownAddress.substring(ownAddress.lastIndexOf(':') + 1)));
+        RaftServerConfigKeys.setStorageDir(p, Collections.singletonList(new File(args[2], id)));
+        RaftServerConfigKeys.Log.setUseMemory(p, memory);
+        RaftServerConfigKeys.Log.setLogMetadataEnabled(p, memory);
+        for (String key : System.getProperties().stringPropertyNames()) {
+            if (key.startsWith("raft.")) { // as a node takes them: -Draft.<key>=<value>
+                p.set(key, System.getProperty(key));
+            }
+        }
+
+        CountDownLatch leads = new CountDownLatch(1);
+        RaftServer server = RaftServer.newBuilder()
+                .setServerId(RaftPeerId.valueOf(id))
+                .setGroup(RaftGroup.valueOf(GROUP, peers))
+                .setStateMachine(new Counting(leads))
+                .setProperties(p)
+                .setOption(RaftStorage.StartupOption.FORMAT)
+                .build();
+        server.start();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                server.close();
+            } catch (Exception ignored) {
+                // exiting anyway
+            }
+        }));
+        leads.await();
+        RaftClientAsynchronousProtocol division = (RaftClientAsynchronousProtocol) server.getDivision(GROUP);
+        ClientId proposer = ClientId.randomId();
+        Histogram latency = new Histogram(3_600_000_000L, 3);
+        long call = 0;
+        long start = 0;
+        for (int i = 0; i < warmup + commits; i++) {
+            if (i == warmup) {
+                start = System.nanoTime();
+            }
+            long t0 = System.nanoTime();
+            RaftClientReply reply = division.submitClientRequestAsync(RaftClientRequest.newBuilder()
+                    .setClientId(proposer).setServerId(RaftPeerId.valueOf(id)).setGroupId(GROUP)
+                    .setCallId(++call).setMessage(ENTRY).setType(RaftClientRequest.writeRequestType())
+                    .build()).join();
+            if (!reply.isSuccess()) {
+                System.err.println("raft-floor: a commit failed (" + reply.getException() + "); this run is void");
+                System.exit(VOID);
+            }
+            if (i >= warmup) {
+                latency.recordValue((System.nanoTime() - t0) / 1000);
+            }
+            if (gapNanos > 0) {
+                LockSupport.parkNanos(gapNanos);
+            }
+        }
+        double seconds = (System.nanoTime() - start) / 1e9;
+        System.out.printf("raft-floor log=%s commits=%d commits_per_s=%.1f p50_us=%d p99_us=%d%n",
+                memory ? "memory" : "disk", commits, commits / seconds, latency.getValueAtPercentile(50),
+                latency.getValueAtPercentile(99));
+        System.out.flush();
+        System.exit(0);
+    }
+
+    /** Applies by counting; tells the waiting main thread when this node may propose. */
+    private static final class Counting extends BaseStateMachine {
+        private final CountDownLatch leads;
+
+        Counting(CountDownLatch leads) {
+            this.leads = leads;
+        }
+
+        @Override
+        public CompletableFuture<Message> applyTransaction(TransactionContext trx) {
+            updateLastAppliedTermIndex(TermIndex.valueOf(trx.getLogEntry()));
+            return CompletableFuture.completedFuture(Message.EMPTY);
+        }
+
+        @Override
+        public void notifyLeaderReady() {
+            leads.countDown();
+        }
+    }
+}

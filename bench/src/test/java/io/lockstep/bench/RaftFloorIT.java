@@ -1,0 +1,86 @@
+package io.lockstep.bench;
+
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The Ratis floor runs end to end on three processes, small, and its leader's line parses. Timings never asserted. */
+class RaftFloorIT {
+
+    private static final Path ROOT = Path.of(System.getenv().getOrDefault("LOCKSTEP_REPO_ROOT", ".."))
+            .toAbsolutePath().normalize();
+    private static final Pattern LINE = Pattern.compile(
+            "^raft-floor log=disk commits=(\\d+) commits_per_s=([\\d.]+) p50_us=(\\d+) p99_us=(\\d+)$");
+
+    @Test
+    void theLeaderCommitsEveryEntryAndSaysHowFast() throws Exception {
+        // A leader that loses leadership mid-run (a disk stall longer than the election timeout) voids it: once more.
+        String line = run();
+        if (line == null) {
+            line = run();
+        }
+        Matcher m = LINE.matcher(String.valueOf(line));
+        assertTrue(m.matches(), "the leader printed: " + line);
+        assertEquals("300", m.group(1));
+        assertTrue(Double.parseDouble(m.group(2)) > 0);
+        assertTrue(Long.parseLong(m.group(3)) <= Long.parseLong(m.group(4)), "p50 <= p99: " + line);
+    }
+
+    /** The leader's line, or null if its run was void. */
+    private static String run() throws Exception {
+        Path dir = Files.createTempDirectory("lockstep-raft-floor-it-");
+        List<String> peers = new ArrayList<>();
+        for (int i = 1; i <= 3; i++) {
+            peers.add("n" + i + "=127.0.0.1:" + freePort());
+        }
+        String classpath = ROOT.resolve("coordinator/target/lockstep-coordinator.jar") + java.io.File.pathSeparator
+                + ROOT.resolve("bench/target/lockstep-bench.jar");
+        List<Process> nodes = new ArrayList<>();
+        List<Path> outs = new ArrayList<>();
+        try {
+            for (int i = 1; i <= 3; i++) {
+                Path out = dir.resolve("n" + i + ".out");
+                outs.add(out);
+                nodes.add(new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-cp",
+                        classpath, "io.lockstep.bench.RaftFloor", "n" + i, String.join(",", peers),
+                        dir.toString(), "disk", "300", "100", "0")
+                        .redirectOutput(out.toFile()).redirectError(dir.resolve("n" + i + ".err").toFile()).start());
+            }
+            // One node leads, commits 400 entries one at a time, prints its line and exits 0.
+            Process leader = await().atMost(120, TimeUnit.SECONDS).until(
+                    () -> nodes.stream().filter(p -> !p.isAlive()).findFirst(), Optional::isPresent).get();
+            int n = nodes.indexOf(leader) + 1;
+            if (leader.exitValue() == RaftFloor.VOID) {
+                return null;
+            }
+            assertEquals(0, leader.exitValue(), "n" + n + "'s stderr: " + Files.readString(dir.resolve("n" + n + ".err")));
+            return Files.readString(outs.get(n - 1)).strip();
+        } finally {
+            for (Process p : nodes) {
+                p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+            try (var files = Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+}
