@@ -16,10 +16,12 @@
 # Each at its best flags: Atomix its own (it gains nothing from others); the group and plain Ratis C1 and the serial
 # collector on every JVM (TUNED: several JVMs share the cores); the single coordinator its defaults.
 #   bench/ha.sh                         SIZES="4 16" REPS=3 ROUNDS=1000 WARMUP=2000
+#   SYSTEMS="atomix raft-floor"         only these (default: all six above)
 #   REFS=dir                            where atomix/ and ratis/ are (default ../shared/bench); copied and built once
 #   FAILOVERS=20 bench/ha.sh failover   instead: kill -9 of the leader 20 times, the pause each time
 set -uo pipefail
 cd "$(dirname "$0")/.."
+SYSTEMS=${SYSTEMS:-atomix ratis-plain group-disk group-memory single raft-floor}
 SIZES=${SIZES:-4 16}; REPS=${REPS:-3}; ROUNDS=${ROUNDS:-1000}; WARMUP=${WARMUP:-2000}; CLIENT_PROCS=${CLIENT_PROCS:-1}
 TUNED=${TUNED:--XX:TieredStopAtLevel=1 -XX:+UseSerialGC}
 REFS=${REFS:-../shared/bench}
@@ -44,6 +46,7 @@ else
   echo "ha.sh: no reference programs in $REFS (atomix/, ratis/); only Lockstep is measured" >&2
 fi
 
+on() { [[ " $SYSTEMS " == *" $1 "* ]]; }
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" | head -1; }
 row() { # system parties rep rounds_per_s cpu_ms_per_round atomix_rounds_per_s
   awk -v s="$1" -v p="$2" -v n="$3" -v r="$4" -v c="$5" -v a="$6" 'BEGIN {
@@ -88,20 +91,28 @@ echo "# bench/ha.sh $(date -u +%FT%TZ) $(nproc) cores, ROUNDS=$ROUNDS WARMUP=$WA
 for P in $SIZES; do
   for rep in $(seq 1 "$REPS"); do
     a=0
-    if [ $have_atomix = 1 ]; then
+    if [ $have_atomix = 1 ] && on atomix; then
       line=$(PARTIES=$P PROCS=$CLIENT_PROCS ROUNDS=$ROUNDS WARMUP=$WARMUP "$work/atomix/run.sh" 2>/dev/null | grep '^atomix-raft3')
       a=$(field rounds_per_s <<< " $line"); a=${a:-0}
       row atomix "$P" "$rep" "$a" "$(field cpu_ms_per_round <<< " $line")" "$a"
     fi
-    if [ $have_ratis = 1 ]; then
+    if [ $have_ratis = 1 ] && on ratis-plain; then
       line=$(cd "$work/ratis" && RPC=NETTY LOG=disk JVM=tuned PARTIES=$P PROCS=$CLIENT_PROCS ROUNDS=$ROUNDS WARMUP=$WARMUP ./run.sh 2>/dev/null | grep '^ratis-barrier')
       row ratis-plain "$P" "$rep" "$(field rounds_per_s <<< " $line")" "$(field cpu_ms_per_round <<< " $line")" "$a"
     fi
-    read -r r c <<< "$(lockstep "$P" --group 3 --raft-log disk --coordinator-opts "$TUNED" --worker-opts "$TUNED")"
-    row group-disk "$P" "$rep" "$r" "$c" "$a"
-    read -r r c <<< "$(lockstep "$P" --group 3 --raft-log memory --coordinator-opts "$TUNED" --worker-opts "$TUNED")"
-    row group-memory "$P" "$rep" "$r" "$c" "$a"
-    read -r r c <<< "$(lockstep "$P")"; row single "$P" "$rep" "$r" "$c" "$a" # its own defaults: C2, parallel GC
-    [ "$P" = "${SIZES%% *}" ] && row raft-floor "-" "$rep" "$(raft_floor disk)" "-" "$a" # one entry a round, whatever the parties
+    if on group-disk; then
+      read -r r c <<< "$(lockstep "$P" --group 3 --raft-log disk --coordinator-opts "$TUNED" --worker-opts "$TUNED")"
+      row group-disk "$P" "$rep" "$r" "$c" "$a"
+    fi
+    if on group-memory; then
+      read -r r c <<< "$(lockstep "$P" --group 3 --raft-log memory --coordinator-opts "$TUNED" --worker-opts "$TUNED")"
+      row group-memory "$P" "$rep" "$r" "$c" "$a"
+    fi
+    if on single; then
+      read -r r c <<< "$(lockstep "$P")"; row single "$P" "$rep" "$r" "$c" "$a" # its own defaults: C2, parallel GC
+    fi
+    if on raft-floor; then
+      row raft-floor "$P" "$rep" "$(raft_floor disk)" "-" "$a" # one entry at a time: parties only name the Atomix run
+    fi
   done
 done
