@@ -6,9 +6,9 @@
 #   group-disk     a Lockstep group of 3, disk log (the default: an arrival is acknowledged once a majority has it on disk)
 #   group-memory   a Lockstep group of 3, memory log
 #   single         one Lockstep coordinator
-#   raft-floor     no barrier at all: 3 Ratis servers set up as a group's nodes, the leader committing one 128-byte
-#                  entry at a time (RaftFloor; disk log). A barrier round on Ratis needs at least one such commit
-#                  after its last arrival, so this is the most rounds/s any barrier on Ratis with this log does here
+#   ratis-alone    no barrier at all: 3 Ratis servers set up as a group's nodes, the leader committing one 128-byte
+#                  entry at a time (RatisAlone; disk log). A barrier round on Ratis needs such a commit after its last
+#                  arrival: about the most rounds/s a barrier on Ratis with this log does here (not a strict bound)
 # and prints rounds/s, CPU per round (all processes of the system: servers and parties) and the ratio to Atomix.
 # Every system runs its parties in the same number of client JVMs, CLIENT_PROCS: 1 by default, as both reference
 # programs do by default (one thread per party); CLIENT_PROCS=4 spreads them over four JVMs each (Lockstep's own
@@ -16,12 +16,12 @@
 # Each at its best flags: Atomix its own (it gains nothing from others); the group and plain Ratis C1 and the serial
 # collector on every JVM (TUNED: several JVMs share the cores); the single coordinator its defaults.
 #   bench/ha.sh                         SIZES="4 16" REPS=3 ROUNDS=1000 WARMUP=2000
-#   SYSTEMS="atomix raft-floor"         only these (default: all six above)
+#   SYSTEMS="atomix ratis-alone"        only these (default: all six above)
 #   REFS=dir                            where atomix/ and ratis/ are (default ../shared/bench); copied and built once
 #   FAILOVERS=20 bench/ha.sh failover   instead: kill -9 of the leader 20 times, the pause each time
 set -uo pipefail
 cd "$(dirname "$0")/.."
-SYSTEMS=${SYSTEMS:-atomix ratis-plain group-disk group-memory single raft-floor}
+SYSTEMS=${SYSTEMS:-atomix ratis-plain group-disk group-memory single ratis-alone}
 SIZES=${SIZES:-4 16}; REPS=${REPS:-3}; ROUNDS=${ROUNDS:-1000}; WARMUP=${WARMUP:-2000}; CLIENT_PROCS=${CLIENT_PROCS:-1}
 TUNED=${TUNED:--XX:TieredStopAtLevel=1 -XX:+UseSerialGC}
 REFS=${REFS:-../shared/bench}
@@ -62,21 +62,21 @@ lockstep() { # parties, extra options; prints rounds/s and CPU ms a round (clien
   echo "${rps:-0} $(awk -v c="${c:-0}" -v k="${k:-0}" 'BEGIN { printf "%.2f", (c + k) / 1000 }')"
 }
 
-raft_floor() { # log kind; prints commits/s (one at a time), or 0 if leadership moved mid-run (then it is run again)
+ratis_alone() { # log kind; prints commits/s (one at a time), or 0 if leadership moved mid-run (then it is run again)
   local d line pids=() try
   for try in 1 2; do
-    d=$(mktemp -d /tmp/lockstep-raft-floor.XXXXXX)
-    local peers="n1=127.0.0.1:${FLOOR_PORT:-27951},n2=127.0.0.1:$(( ${FLOOR_PORT:-27951} + 1 )),n3=127.0.0.1:$(( ${FLOOR_PORT:-27951} + 2 ))"
+    d=$(mktemp -d /tmp/lockstep-ratis-alone.XXXXXX)
+    local peers="n1=127.0.0.1:${ALONE_PORT:-27951},n2=127.0.0.1:$(( ${ALONE_PORT:-27951} + 1 )),n3=127.0.0.1:$(( ${ALONE_PORT:-27951} + 2 ))"
     pids=()
     for n in n1 n2 n3; do
       # shellcheck disable=SC2086
-      java $TUNED -cp coordinator/target/lockstep-coordinator.jar:"$JAR" io.lockstep.bench.RaftFloor \
+      java $TUNED -cp coordinator/target/lockstep-coordinator.jar:"$JAR" io.lockstep.bench.RatisAlone \
         $n "$peers" "$d" "$1" "$ROUNDS" "$WARMUP" 0 > "$d/$n.out" 2> "$d/$n.err" &
       pids+=($!)
     done
     line=""
     for _ in $(seq 1 1500); do
-      line=$(cat "$d"/n*.out | grep '^raft-floor' | head -1)
+      line=$(cat "$d"/n*.out | grep '^ratis-alone' | head -1)
       [ -n "$line" ] && break
       if ! kill -0 "${pids[@]}" 2>/dev/null; then break; fi # one ended without a line: leadership moved
       sleep 0.2
@@ -111,8 +111,8 @@ for P in $SIZES; do
     if on single; then
       read -r r c <<< "$(lockstep "$P")"; row single "$P" "$rep" "$r" "$c" "$a" # its own defaults: C2, parallel GC
     fi
-    if on raft-floor; then
-      row raft-floor "$P" "$rep" "$(raft_floor disk)" "-" "$a" # one entry at a time: parties only name the Atomix run
+    if on ratis-alone; then
+      row ratis-alone "$P" "$rep" "$(ratis_alone disk)" "-" "$a" # one entry at a time: parties only name the Atomix run
     fi
   done
 done

@@ -2,11 +2,13 @@ package io.lockstep.bench;
 
 import org.junit.jupiter.api.Test;
 
+import java.io.File;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -17,13 +19,13 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The Ratis floor runs end to end on three processes, small, and its leader's line parses. Timings never asserted. */
-class RaftFloorIT {
+/** Ratis alone (RatisAlone) runs end to end on three processes, small, and its leader's line parses. Timings never asserted. */
+class RatisAloneIT {
 
     private static final Path ROOT = Path.of(System.getenv().getOrDefault("LOCKSTEP_REPO_ROOT", ".."))
             .toAbsolutePath().normalize();
     private static final Pattern LINE = Pattern.compile(
-            "^raft-floor log=disk commits=(\\d+) commits_per_s=([\\d.]+) p50_us=(\\d+) p99_us=(\\d+)$");
+            "^ratis-alone log=disk commits=(\\d+) commits_per_s=([\\d.]+) p50_us=(\\d+) p99_us=(\\d+)$");
 
     @Test
     void theLeaderCommitsEveryEntryAndSaysHowFast() throws Exception {
@@ -41,12 +43,12 @@ class RaftFloorIT {
 
     /** The leader's line, or null if its run was void. */
     private static String run() throws Exception {
-        Path dir = Files.createTempDirectory("lockstep-raft-floor-it-");
+        Path dir = Files.createTempDirectory("lockstep-ratis-alone-it-");
         List<String> peers = new ArrayList<>();
         for (int i = 1; i <= 3; i++) {
             peers.add("n" + i + "=127.0.0.1:" + freePort());
         }
-        String classpath = ROOT.resolve("coordinator/target/lockstep-coordinator.jar") + java.io.File.pathSeparator
+        String classpath = ROOT.resolve("coordinator/target/lockstep-coordinator.jar") + File.pathSeparator
                 + ROOT.resolve("bench/target/lockstep-bench.jar");
         List<Process> nodes = new ArrayList<>();
         List<Path> outs = new ArrayList<>();
@@ -55,7 +57,7 @@ class RaftFloorIT {
                 Path out = dir.resolve("n" + i + ".out");
                 outs.add(out);
                 nodes.add(new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-cp",
-                        classpath, "io.lockstep.bench.RaftFloor", "n" + i, String.join(",", peers),
+                        classpath, "io.lockstep.bench.RatisAlone", "n" + i, String.join(",", peers),
                         dir.toString(), "disk", "300", "100", "0")
                         .redirectOutput(out.toFile()).redirectError(dir.resolve("n" + i + ".err").toFile()).start());
             }
@@ -63,7 +65,7 @@ class RaftFloorIT {
             Process leader = await().atMost(120, TimeUnit.SECONDS).until(
                     () -> nodes.stream().filter(p -> !p.isAlive()).findFirst(), Optional::isPresent).get();
             int n = nodes.indexOf(leader) + 1;
-            if (leader.exitValue() == RaftFloor.VOID) {
+            if (leader.exitValue() == RatisAlone.VOID) {
                 return null;
             }
             assertEquals(0, leader.exitValue(), "n" + n + "'s stderr: " + Files.readString(dir.resolve("n" + n + ".err")));
@@ -73,7 +75,7 @@ class RaftFloorIT {
                 p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
             }
             try (var files = Files.walk(dir)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
             }
         }
     }

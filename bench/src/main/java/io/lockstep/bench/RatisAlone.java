@@ -12,6 +12,7 @@ import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.rpc.SupportedRpcType;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.protocol.TermIndex;
@@ -22,6 +23,7 @@ import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.HdrHistogram.Histogram;
 
 import java.io.File;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -31,37 +33,49 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The floor under any barrier built on Apache Ratis here: a group of three Ratis servers, set up as a Lockstep
- * group sets up its own (Netty transport, the same log settings, proposals submitted on the leader's own division),
- * whose leader commits one small entry at a time — propose, wait until it is applied, propose the next — and
- * nothing else: no clients, no barrier, a state machine that only counts. A barrier round needs at least one such
- * commit after its last arrival (a release is sent only once every arrival is on a majority), so no round on Ratis
- * with this log can be shorter here; a Lockstep round adds its client leg (release to the next arrivals).
+ * What Apache Ratis alone does here, for comparison with a group: three Ratis servers set up as a Lockstep group
+ * sets up its own (Netty transport, the same log settings, proposals submitted on the leader's own division), whose
+ * leader commits one small entry at a time — propose, wait until it is applied, propose the next — and nothing else:
+ * no clients, no barrier, a state machine that only counts. A barrier round needs one such commit after its last
+ * arrival (a release is sent only once every arrival is on a majority), so this is about the most rounds a second a
+ * barrier on Ratis with this log can do; not a strict bound, because commits back to back also wait for what the
+ * previous one left running (the leader's flush, the followers' applies), which a round's client leg would overlap.
  *
  * <p>Run one process per node, all with the same arguments but the id; the leader prints one line,
- * {@code raft-floor log=... commits_per_s=... p50_us=... p99_us=...}, and exits (or exits with {@link #VOID} if it
+ * {@code ratis-alone log=... commits_per_s=... p50_us=... p99_us=...}, and exits (or exits with {@link #VOID} if it
  * lost leadership before the end); the others are stopped by whoever started them:
- * <pre>java -cp lockstep-coordinator.jar:lockstep-bench.jar io.lockstep.bench.RaftFloor \
- *     n1 n1=127.0.0.1:17901,n2=127.0.0.1:17902,n3=127.0.0.1:17903 DIR disk|memory COMMITS WARMUP</pre>
+ * <pre>java -cp lockstep-coordinator.jar:lockstep-bench.jar io.lockstep.bench.RatisAlone \
+ *     n1 n1=127.0.0.1:17901,n2=127.0.0.1:17902,n3=127.0.0.1:17903 DIR disk|memory COMMITS WARMUP GAP_MICROS</pre>
+ * GAP_MICROS: a pause after each commit (0: none), to see whether commits spaced as a barrier spaces them go faster.
  */
-public final class RaftFloor {
+public final class RatisAlone {
 
     private static final RaftGroupId GROUP =
-            RaftGroupId.valueOf(UUID.nameUUIDFromBytes("lockstep-raft-floor".getBytes()));
+            RaftGroupId.valueOf(UUID.nameUUIDFromBytes("lockstep-ratis-alone".getBytes(StandardCharsets.UTF_8)));
     /** About one log entry of a 4-party round: four arrivals, each a session, request id and barrier name. */
     private static final Message ENTRY = Message.valueOf(ByteString.copyFrom(new byte[128]));
 
     /** The exit status of a leader whose run was void: it lost leadership before the end (run it again). */
     static final int VOID = 3;
 
-    private RaftFloor() {
+    private RatisAlone() {
     }
 
+    private static final String USAGE = "usage: RatisAlone ID PEERS DIR disk|memory COMMITS WARMUP GAP_MICROS";
+
     public static void main(String[] args) throws Exception {
-        if (args.length != 7) {
-            System.err.println("usage: RaftFloor ID PEERS DIR disk|memory COMMITS WARMUP GAP_MICROS");
+        try {
+            if (args.length != 7 || !args[3].matches("disk|memory")) {
+                throw new IllegalArgumentException("seven arguments, the fourth disk or memory");
+            }
+            run(args);
+        } catch (IllegalArgumentException e) { // NumberFormatException too
+            System.err.println("ratis-alone: " + e.getMessage() + "\n" + USAGE);
             System.exit(2);
         }
+    }
+
+    private static void run(String[] args) throws Exception {
         String id = args[0];
         boolean memory = args[3].equals("memory");
         int commits = Integer.parseInt(args[4]);
@@ -71,6 +85,9 @@ public final class RaftFloor {
         String ownAddress = null;
         for (String p : args[1].split(",")) {
             String[] kv = p.split("=", 2);
+            if (kv.length != 2 || kv[1].lastIndexOf(':') < 0) {
+                throw new IllegalArgumentException("a peer is ID=HOST:PORT, not " + p);
+            }
             peers.add(RaftPeer.newBuilder().setId(kv[0]).setAddress(kv[1]).build());
             if (kv[0].equals(id)) {
                 ownAddress = kv[1];
@@ -80,8 +97,9 @@ public final class RaftFloor {
             throw new IllegalArgumentException(id + " is not among the peers " + args[1]);
         }
         RaftProperties p = new RaftProperties();
-        // As group.ReplicatedLog sets a node up; see there for why.
-        RaftConfigKeys.Rpc.setType(p, org.apache.ratis.rpc.SupportedRpcType.NETTY);
+        // The transport and log settings of group.ReplicatedLog (see there for why); no snapshots: a count has nothing
+        // to keep.
+        RaftConfigKeys.Rpc.setType(p, SupportedRpcType.NETTY);
         NettyConfigKeys.Server.setHost(p, ownAddress.substring(0, ownAddress.lastIndexOf(':')));
         NettyConfigKeys.Server.setPort(p, Integer.parseInt(ownAddress.substring(ownAddress.lastIndexOf(':') + 1)));
         RaftServerConfigKeys.setStorageDir(p, Collections.singletonList(new File(args[2], id)));
@@ -125,7 +143,7 @@ public final class RaftFloor {
                     .setCallId(++call).setMessage(ENTRY).setType(RaftClientRequest.writeRequestType())
                     .build()).join();
             if (!reply.isSuccess()) {
-                System.err.println("raft-floor: a commit failed (" + reply.getException() + "); this run is void");
+                System.err.println("ratis-alone: a commit failed (" + reply.getException() + "); this run is void");
                 System.exit(VOID);
             }
             if (i >= warmup) {
@@ -136,7 +154,7 @@ public final class RaftFloor {
             }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        System.out.printf("raft-floor log=%s commits=%d commits_per_s=%.1f p50_us=%d p99_us=%d%n",
+        System.out.printf("ratis-alone log=%s commits=%d commits_per_s=%.1f p50_us=%d p99_us=%d%n",
                 memory ? "memory" : "disk", commits, commits / seconds, latency.getValueAtPercentile(50),
                 latency.getValueAtPercentile(99));
         System.out.flush();
