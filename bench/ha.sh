@@ -21,6 +21,9 @@
 #   FAILOVERS=20 bench/ha.sh failover   instead: kill -9 of the leader 20 times, the pause each time
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# Two of these at once would each measure the other: the second refuses to start.
+exec 9> "${TMPDIR:-/tmp}/lockstep-bench-ha.lock"
+flock -n 9 || { echo "ha.sh: another bench/ha.sh is running here; wait for it (two at once would both be wrong)" >&2; exit 1; }
 SYSTEMS=${SYSTEMS:-atomix ratis-plain group-disk group-memory single ratis-alone}
 SIZES=${SIZES:-4 16}; REPS=${REPS:-3}; ROUNDS=${ROUNDS:-1000}; WARMUP=${WARMUP:-2000}; CLIENT_PROCS=${CLIENT_PROCS:-1}
 TUNED=${TUNED:--XX:TieredStopAtLevel=1 -XX:+UseSerialGC}
