@@ -58,10 +58,10 @@ public final class RatisAlone {
     /** The exit status of a leader whose run was void: it lost leadership before the end (run it again). */
     static final int VOID = 3;
 
+    private static final String USAGE = "usage: RatisAlone ID PEERS DIR disk|memory COMMITS WARMUP GAP_MICROS";
+
     private RatisAlone() {
     }
-
-    private static final String USAGE = "usage: RatisAlone ID PEERS DIR disk|memory COMMITS WARMUP GAP_MICROS";
 
     public static void main(String[] args) throws Exception {
         try {
@@ -69,8 +69,9 @@ public final class RatisAlone {
                 throw new IllegalArgumentException("seven arguments, the fourth disk or memory");
             }
             run(args);
-        } catch (IllegalArgumentException e) { // NumberFormatException too
-            System.err.println("ratis-alone: " + e.getMessage() + "\n" + USAGE);
+        } catch (IllegalArgumentException e) { // NumberFormatException too: "For input string: ..."
+            System.err.println("ratis-alone: " + (e instanceof NumberFormatException ? "not a number: " : "")
+                    + e.getMessage() + "\n" + USAGE);
             System.exit(2);
         }
     }
@@ -81,6 +82,9 @@ public final class RatisAlone {
         int commits = Integer.parseInt(args[4]);
         int warmup = Integer.parseInt(args[5]);
         long gapNanos = Long.parseLong(args[6]) * 1000;
+        if (commits < 1 || warmup < 0 || gapNanos < 0) {
+            throw new IllegalArgumentException("COMMITS at least 1, WARMUP and GAP_MICROS at least 0");
+        }
         List<RaftPeer> peers = new ArrayList<>();
         String ownAddress = null;
         for (String p : args[1].split(",")) {
