@@ -69,9 +69,8 @@ public final class RatisAlone {
                 throw new IllegalArgumentException("seven arguments, the fourth disk or memory");
             }
             run(args);
-        } catch (IllegalArgumentException e) { // NumberFormatException too: "For input string: ..."
-            System.err.println("ratis-alone: " + (e instanceof NumberFormatException ? "not a number: " : "")
-                    + e.getMessage() + "\n" + USAGE);
+        } catch (IllegalArgumentException e) {
+            System.err.println("ratis-alone: " + e.getMessage() + "\n" + USAGE);
             System.exit(2);
         }
     }
@@ -79,9 +78,9 @@ public final class RatisAlone {
     private static void run(String[] args) throws Exception {
         String id = args[0];
         boolean memory = args[3].equals("memory");
-        int commits = Integer.parseInt(args[4]);
-        int warmup = Integer.parseInt(args[5]);
-        long gapNanos = Long.parseLong(args[6]) * 1000;
+        int commits = number("COMMITS", args[4]);
+        int warmup = number("WARMUP", args[5]);
+        long gapNanos = number("GAP_MICROS", args[6]) * 1000L;
         if (commits < 1 || warmup < 0 || gapNanos < 0) {
             throw new IllegalArgumentException("COMMITS at least 1, WARMUP and GAP_MICROS at least 0");
         }
@@ -163,6 +162,14 @@ public final class RatisAlone {
                 latency.getValueAtPercentile(99));
         System.out.flush();
         System.exit(0);
+    }
+
+    private static int number(String name, String value) {
+        try {
+            return Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + " is not a number: " + value);
+        }
     }
 
     /** Applies by counting; tells the waiting main thread when this node may propose. */
