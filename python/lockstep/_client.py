@@ -48,6 +48,7 @@ _ACK_WITH_REQUEST = 8   # answers unacknowledged before an ACK rides ahead of th
 _ACK_ALONE = 64         # ... before an ACK goes on its own
 _SILENT_HEARTBEATS = 3  # a connection silent this many heartbeats is dead
 _MAX_BACKOFF = 1.0
+_GROUP_MAX_BACKOFF = 0.2  # once a node said it does not lead: a group elects in a few hundred ms
 _READ_SIZE = 262144
 _IDLE_TAKEOVER = 0.05  # the I/O thread reads once nobody has for this long (s)
 _AUTH_CONTEXT = b"LKST-AUTH-1"
@@ -259,6 +260,7 @@ class Client:
         self._last_heard = time.monotonic()
         self._coordinator = ""
         self._next_address = 0
+        self._group = False  # some node said it does not lead: a group, whose elections are short
 
     def _reset_after_fork(self):
         """In a forked child: drop the parent's connection and thread (never write to them) and start clean."""
@@ -331,6 +333,7 @@ class Client:
             try:
                 return self._handshake(addr, share, resume)
             except _Redirect as r:
+                self._group = True
                 errors[_format_address(addr)] = "not the group's leader" + (
                     " (it named %s)" % r.leader if r.leader else "")
                 if r.leader:
@@ -357,7 +360,12 @@ class Client:
                 said = "; ".join("%s: %s" % kv for kv in errors.items())
                 raise LockstepError("cannot connect to coordinator at %s: %s" % (self.address, said))
             if attempt % len(addresses) == 0 and hint is None:
-                self._stop.wait(min(0.05 * attempt, 0.5, max(deadline - time.monotonic(), 0)))
+                self._stop.wait(min(0.05 * attempt, self._backoff_cap(0.5), max(deadline - time.monotonic(), 0)))
+
+    def _backoff_cap(self, single):
+        """The longest wait between tries: ``single`` for one coordinator; short for a group, whose elections take
+        a few hundred milliseconds (waiting longer would add most of that again to every failover)."""
+        return min(single, _GROUP_MAX_BACKOFF) if self._group else single
 
     def _handshake(self, addr, timeout, resume):
         """Connects to one node and runs HELLO (and AUTH) to WELCOME, blocking, within ``timeout`` seconds."""
@@ -907,7 +915,7 @@ class Client:
                     with self._lock:
                         if self._pending:
                             self._fail_all(e)
-                backoff = min(max(backoff * 2, 0.05), _MAX_BACKOFF)
+                backoff = min(max(backoff * 2, 0.05), self._backoff_cap(_MAX_BACKOFF))
                 self._stop.wait(backoff)
                 continue
             with self._lock:

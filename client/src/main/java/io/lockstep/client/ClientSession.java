@@ -51,6 +51,8 @@ final class ClientSession {
 
     private static final Logger log = Logging.logger(ClientSession.class);
     private static final long MAX_BACKOFF_MILLIS = 1_000;
+    /** The longest wait between tries once a node has said it does not lead (a group, electing or elected). */
+    private static final long GROUP_MAX_BACKOFF_MILLIS = 200;
     /** How long a client connecting to a group that has no leader yet waits before it asks its nodes again. */
     private static final long ELECTION_RETRY_MILLIS = 100;
     /** ... and before it follows a node's word on who leads, once it has asked every node. */
@@ -433,7 +435,10 @@ final class ClientSession {
             return;
         }
         checkLease();
-        backoffMillis = backoffMillis == 0 ? 50 : Math.min(MAX_BACKOFF_MILLIS, backoffMillis * 2);
+        // A group elects a new leader in a few hundred milliseconds: waiting up to a second between tries would add
+        // most of that again to every failover. A single coordinator that is down gets the longer backoff.
+        long cap = leaderless ? GROUP_MAX_BACKOFF_MILLIS : MAX_BACKOFF_MILLIS;
+        backoffMillis = backoffMillis == 0 ? 50 : Math.min(cap, backoffMillis * 2);
         long delay = backoffMillis / 2 + (long) (Math.random() * backoffMillis / 2);
         retry = loop.schedule(() -> connect(false), delay, TimeUnit.MILLISECONDS);
     }
