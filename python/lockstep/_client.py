@@ -260,7 +260,7 @@ class Client:
         self._last_heard = time.monotonic()
         self._coordinator = ""
         self._next_address = 0
-        self._group = False  # some node said it does not lead: a group, whose elections are short
+        self._in_group = False  # some node said it does not lead: a group, whose elections are short
 
     def _reset_after_fork(self):
         """In a forked child: drop the parent's connection and thread (never write to them) and start clean."""
@@ -333,7 +333,7 @@ class Client:
             try:
                 return self._handshake(addr, share, resume)
             except _Redirect as r:
-                self._group = True
+                self._in_group = True
                 errors[_format_address(addr)] = "not the group's leader" + (
                     " (it named %s)" % r.leader if r.leader else "")
                 if r.leader:
@@ -365,7 +365,7 @@ class Client:
     def _backoff_cap(self, single):
         """The longest wait between tries: ``single`` for one coordinator; short for a group, whose elections take
         a few hundred milliseconds (waiting longer would add most of that again to every failover)."""
-        return min(single, _GROUP_MAX_BACKOFF) if self._group else single
+        return min(single, _GROUP_MAX_BACKOFF) if self._in_group else single
 
     def _handshake(self, addr, timeout, resume):
         """Connects to one node and runs HELLO (and AUTH) to WELCOME, blocking, within ``timeout`` seconds."""

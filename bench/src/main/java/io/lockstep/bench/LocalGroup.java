@@ -59,7 +59,8 @@ final class LocalGroup implements AutoCloseable {
         }
     }
 
-    private static int[] freePorts(int n) throws IOException {
+    /** {@code n} distinct ports free now (held together while they are chosen). */
+    static int[] freePorts(int n) throws IOException {
         List<ServerSocket> held = new ArrayList<>();
         int[] ports = new int[n];
         try {
@@ -157,7 +158,12 @@ final class LocalGroup implements AutoCloseable {
                 p.destroyForcibly();
             }
         }
-        try (Stream<Path> files = Files.walk(data)) {
+        deleteTree(data);
+    }
+
+    /** Deletes {@code dir} and everything in it. */
+    static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> files = Files.walk(dir)) {
             files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
         }
     }

@@ -1,8 +1,8 @@
 package io.lockstep.bench;
 
-import org.apache.ratis.RaftConfigKeys;
+import io.lockstep.coordinator.group.GroupConfig;
+import io.lockstep.coordinator.group.ReplicatedLog;
 import org.apache.ratis.conf.RaftProperties;
-import org.apache.ratis.netty.NettyConfigKeys;
 import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientAsynchronousProtocol;
@@ -12,9 +12,7 @@ import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
-import org.apache.ratis.rpc.SupportedRpcType;
 import org.apache.ratis.server.RaftServer;
-import org.apache.ratis.server.RaftServerConfigKeys;
 import org.apache.ratis.server.protocol.TermIndex;
 import org.apache.ratis.server.storage.RaftStorage;
 import org.apache.ratis.statemachine.TransactionContext;
@@ -22,10 +20,9 @@ import org.apache.ratis.statemachine.impl.BaseStateMachine;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
 import org.HdrHistogram.Histogram;
 
-import java.io.File;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -84,35 +81,11 @@ public final class RatisAlone {
         if (commits < 1 || warmup < 0 || gapNanos < 0) {
             throw new IllegalArgumentException("COMMITS at least 1, WARMUP and GAP_MICROS at least 0");
         }
+        GroupConfig node = new GroupConfig(id, GroupConfig.parsePeers(args[1]), Path.of(args[2], id), memory,
+                GroupConfig.DEFAULT_SNAPSHOT_EVERY); // checks the peers, and that id is one of them
         List<RaftPeer> peers = new ArrayList<>();
-        String ownAddress = null;
-        for (String p : args[1].split(",")) {
-            String[] kv = p.split("=", 2);
-            if (kv.length != 2 || kv[1].lastIndexOf(':') < 0) {
-                throw new IllegalArgumentException("a peer is ID=HOST:PORT, not " + p);
-            }
-            peers.add(RaftPeer.newBuilder().setId(kv[0]).setAddress(kv[1]).build());
-            if (kv[0].equals(id)) {
-                ownAddress = kv[1];
-            }
-        }
-        if (ownAddress == null) {
-            throw new IllegalArgumentException(id + " is not among the peers " + args[1]);
-        }
-        RaftProperties p = new RaftProperties();
-        // The transport and log settings of group.ReplicatedLog (see there for why); no snapshots: a count has nothing
-        // to keep.
-        RaftConfigKeys.Rpc.setType(p, SupportedRpcType.NETTY);
-        NettyConfigKeys.Server.setHost(p, ownAddress.substring(0, ownAddress.lastIndexOf(':')));
-        NettyConfigKeys.Server.setPort(p, Integer.parseInt(ownAddress.substring(ownAddress.lastIndexOf(':') + 1)));
-        RaftServerConfigKeys.setStorageDir(p, Collections.singletonList(new File(args[2], id)));
-        RaftServerConfigKeys.Log.setUseMemory(p, memory);
-        RaftServerConfigKeys.Log.setLogMetadataEnabled(p, memory);
-        for (String key : System.getProperties().stringPropertyNames()) {
-            if (key.startsWith("raft.")) { // as a node takes them: -Draft.<key>=<value>
-                p.set(key, System.getProperty(key));
-            }
-        }
+        node.peers().forEach((peer, at) -> peers.add(RaftPeer.newBuilder().setId(peer).setAddress(at).build()));
+        RaftProperties p = ReplicatedLog.raftProperties(node, node.ownHost()); // exactly as a node sets up Ratis
 
         CountDownLatch leads = new CountDownLatch(1);
         RaftServer server = RaftServer.newBuilder()

@@ -3,12 +3,9 @@ package io.lockstep.bench;
 import org.junit.jupiter.api.Test;
 
 import java.io.File;
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -19,7 +16,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** Ratis alone (RatisAlone) runs end to end on three processes, small, and its leader's line parses. Timings never asserted. */
+/** Ratis alone (RatisAlone) runs end to end on three processes, small, and its leader's line parses. No timings. */
 class RatisAloneIT {
 
     private static final Path ROOT = Path.of(System.getenv().getOrDefault("LOCKSTEP_REPO_ROOT", ".."))
@@ -44,9 +41,10 @@ class RatisAloneIT {
     /** The leader's line, or null if its run was void. */
     private static String run() throws Exception {
         Path dir = Files.createTempDirectory("lockstep-ratis-alone-it-");
+        int[] ports = LocalGroup.freePorts(3);
         List<String> peers = new ArrayList<>();
         for (int i = 1; i <= 3; i++) {
-            peers.add("n" + i + "=127.0.0.1:" + freePort());
+            peers.add("n" + i + "=127.0.0.1:" + ports[i - 1]);
         }
         String classpath = ROOT.resolve("coordinator/target/lockstep-coordinator.jar") + File.pathSeparator
                 + ROOT.resolve("bench/target/lockstep-bench.jar");
@@ -68,21 +66,14 @@ class RatisAloneIT {
             if (leader.exitValue() == RatisAlone.VOID) {
                 return null;
             }
-            assertEquals(0, leader.exitValue(), "n" + n + "'s stderr: " + Files.readString(dir.resolve("n" + n + ".err")));
+            assertEquals(0, leader.exitValue(),
+                    "n" + n + "'s stderr: " + Files.readString(dir.resolve("n" + n + ".err")));
             return Files.readString(outs.get(n - 1)).strip();
         } finally {
             for (Process p : nodes) {
                 p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
             }
-            try (var files = Files.walk(dir)) {
-                files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-            }
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0)) {
-            return s.getLocalPort();
+            LocalGroup.deleteTree(dir);
         }
     }
 }

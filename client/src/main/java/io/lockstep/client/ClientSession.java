@@ -51,10 +51,13 @@ final class ClientSession {
 
     private static final Logger log = Logging.logger(ClientSession.class);
     private static final long MAX_BACKOFF_MILLIS = 1_000;
-    /** The longest wait between tries once a node has said it does not lead (a group, electing or elected). */
-    private static final long GROUP_MAX_BACKOFF_MILLIS = 200;
     /** How long a client connecting to a group that has no leader yet waits before it asks its nodes again. */
     private static final long ELECTION_RETRY_MILLIS = 100;
+    /**
+     * The most backoff once a node has said it does not lead (a group, electing or elected): its jittered wait, half
+     * to all of it, is then about the election retry of a first connection.
+     */
+    private static final long GROUP_MAX_BACKOFF_MILLIS = 2 * ELECTION_RETRY_MILLIS;
     /** ... and before it follows a node's word on who leads, once it has asked every node. */
     private static final long REDIRECT_RETRY_MILLIS = 10;
     /**

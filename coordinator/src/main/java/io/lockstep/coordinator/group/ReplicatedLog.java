@@ -107,31 +107,7 @@ public final class ReplicatedLog implements CommandLog {
     @Override
     public void start(int clientPort) throws IOException {
         this.clientAddress = config.ownHost() + ":" + clientPort;
-        RaftProperties p = new RaftProperties();
-        RaftConfigKeys.Rpc.setType(p, SupportedRpcType.NETTY);
-        NettyConfigKeys.Server.setHost(p, bindHost); // Ratis binds every interface unless told
-        NettyConfigKeys.Server.setPort(p, config.ownPort());
-        RaftServerConfigKeys.setStorageDir(p, Collections.singletonList(config.dataDir().toFile()));
-        RaftServerConfigKeys.Log.setUseMemory(p, config.memoryLog());
-        // Ratis follows every commit with a metadata entry recording the commit index, so that a node restarted
-        // alone can apply its log without a leader. A Lockstep node serves only as (or through) a leader, which
-        // re-establishes the commit index anyway. On a disk log each such entry is one more flush on every node, and
-        // the next round's entry waits behind it (0.7 x the rounds/s with it); in memory it costs no flush and tells
-        // the followers the commit index at once, so they apply a round between rounds: kept there.
-        RaftServerConfigKeys.Log.setLogMetadataEnabled(p, config.memoryLog());
-        RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
-        // Snapshots bound the log, and the replay after a restart; the log up to the latest one is then purged.
-        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, config.snapshotEvery());
-        RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
-        RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
-        // A leader that cannot reach a majority steps down quickly, so its clients go and find the new one.
-        RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(p, TimeDuration.valueOf(1, TimeUnit.SECONDS));
-        // For experts and tests: any -Draft.<key>=<value> on this JVM's command line is passed to Ratis as it is.
-        for (String key : System.getProperties().stringPropertyNames()) {
-            if (key.startsWith("raft.")) {
-                p.set(key, System.getProperty(key));
-            }
-        }
+        RaftProperties p = raftProperties(config, bindHost);
         server = RaftServer.newBuilder()
                 .setServerId(self)
                 .setGroup(group)
@@ -148,6 +124,41 @@ public final class ReplicatedLog implements CommandLog {
         log.info("node {} of group {} started; Raft traffic on {}:{}, log {} in {}", config.nodeId(),
                 config.peers().keySet(), bindHost, config.ownPort(), config.memoryLog() ? "in memory" : "on disk",
                 config.dataDir());
+    }
+
+    /**
+     * How the node {@code config} describes sets up Ratis: the Netty transport on {@code bindHost} and its own port,
+     * its log and snapshots, and any {@code -Draft.<key>=<value>} of this JVM. Public for the benchmark's bare-Ratis
+     * reference ({@code RatisAlone}), which must be set up as a node is.
+     */
+    public static RaftProperties raftProperties(GroupConfig config, String bindHost) {
+        boolean memoryLog = config.memoryLog();
+        RaftProperties p = new RaftProperties();
+        RaftConfigKeys.Rpc.setType(p, SupportedRpcType.NETTY);
+        NettyConfigKeys.Server.setHost(p, bindHost); // Ratis binds every interface unless told
+        NettyConfigKeys.Server.setPort(p, config.ownPort());
+        RaftServerConfigKeys.setStorageDir(p, Collections.singletonList(config.dataDir().toFile()));
+        RaftServerConfigKeys.Log.setUseMemory(p, memoryLog);
+        // Ratis follows every commit with a metadata entry recording the commit index, so that a node restarted
+        // alone can apply its log without a leader. A Lockstep node serves only as (or through) a leader, which
+        // re-establishes the commit index anyway. On a disk log each such entry is one more flush on every node, and
+        // the next round's entry waits behind it (0.7 x the rounds/s with it); in memory it costs no flush and tells
+        // the followers the commit index at once, so they apply a round between rounds: kept there.
+        RaftServerConfigKeys.Log.setLogMetadataEnabled(p, memoryLog);
+        RaftServerConfigKeys.Snapshot.setAutoTriggerEnabled(p, true);
+        // Snapshots bound the log, and the replay after a restart; the log up to the latest one is then purged.
+        RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, config.snapshotEvery());
+        RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
+        RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
+        // A leader that cannot reach a majority steps down quickly, so its clients go and find the new one.
+        RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(p, TimeDuration.valueOf(1, TimeUnit.SECONDS));
+        // For experts and tests: any -Draft.<key>=<value> on this JVM's command line is passed to Ratis as it is.
+        for (String key : System.getProperties().stringPropertyNames()) {
+            if (key.startsWith("raft.")) {
+                p.set(key, System.getProperty(key));
+            }
+        }
+        return p;
     }
 
     /** Stops this node's Raft server; the rest of the group carries on. */
