@@ -4,7 +4,6 @@ import io.lockstep.cli.Commands;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
 import java.io.PrintStream;
 import java.net.URISyntaxException;
 import java.nio.charset.StandardCharsets;
@@ -18,9 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The seed's scenario on one machine, with one command: a coordinator and one JVM per player, over TCP on
@@ -31,7 +27,6 @@ import java.util.regex.Pattern;
         description = "Runs the seed's game: four player processes in step through a Lockstep coordinator.")
 public final class Demo implements Callable<Integer> {
 
-    private static final Pattern LISTENING = Pattern.compile("listening on \\S+:(\\d+)");
     private static final Duration REORDER_WINDOW = Duration.ofMillis(150);
 
     @Option(names = "--quick", description = "Short rounds (about 0.3 s instead of 3 s).")
@@ -51,6 +46,14 @@ public final class Demo implements Callable<Integer> {
             description = "The players (default: ${DEFAULT-VALUE}).")
     List<String> players;
 
+    @Option(names = "--group", description = "Play on a group of three coordinators (replicated, on this machine) "
+            + "instead of one.")
+    boolean group;
+
+    @Option(names = "--kill-leader", description = "With --group: kill -9 the leading coordinator while a player "
+            + "waits at the barrier. The game goes on.")
+    boolean killLeader;
+
     @Option(names = "--coordinator-jar", paramLabel = "JAR",
             description = "The coordinator's jar (default: coordinator/target/lockstep-coordinator.jar).")
     Path coordinatorJar;
@@ -67,23 +70,31 @@ public final class Demo implements Callable<Integer> {
         Path playerJar = ownJar();
         Path coordJar = coordinatorJar != null ? coordinatorJar
                 : playerJar.getParent().resolve("../../coordinator/target/lockstep-coordinator.jar").normalize();
+        if (noBarrier && group || killLeader && !group) {
+            System.err.println(noBarrier && group ? "demo: --group plays with the barrier: drop --no-barrier"
+                    : "demo: --kill-leader kills a coordinator of a group: add --group");
+            return 2;
+        }
         if (!noBarrier && !Files.isRegularFile(coordJar)) {
             System.err.println("demo: coordinator jar not found at " + coordJar + "; build with: mvn -q -DskipTests package");
             return 1;
         }
         Path logs = Files.createTempDirectory("lockstep-demo-");
         List<ChildProcess> children = new ArrayList<>();
-        ChildProcess coordinator = null;
+        DemoCoordinators coordinators = null;
         try {
             String address = null;
             if (!noBarrier) {
-                coordinator = new ChildProcess("coordinator", List.of(ChildProcess.java(), "-jar", coordJar.toString(),
-                        "--port", "0", "--bind", "127.0.0.1", "--no-http"), logs.resolve("coordinator.log"), Map.of());
-                address = "127.0.0.1:" + awaitListening(coordinator);
+                coordinators = group ? DemoCoordinators.group(coordJar, logs, 3) : DemoCoordinators.single(coordJar, logs);
+                address = coordinators.addresses();
             }
             out.printf("Lockstep demo: %d players, %d rounds each, about %s a round, %s.%n", players.size(), rounds,
                     typical.toMillis() % 1000 == 0 ? typical.toSeconds() + " s" : typical.toMillis() + " ms",
                     noBarrier ? "WITHOUT the barrier (the seed's first program)"
+                            : group ? "in step through the barrier 'game' on a group of three coordinators:"
+                                    + System.lineSeparator() + "  " + coordinators.describe() + (killLeader ? "."
+                                    + System.lineSeparator() + "The leader will be killed (kill -9) while a player "
+                                    + "waits at the barrier" : "")
                             : "in step through the barrier 'game' on coordinator " + address);
             out.println();
             Instant start = null; // the first line any player writes: JVM start-up is not part of the game
@@ -100,7 +111,10 @@ public final class Demo implements Callable<Integer> {
             }
             GameReport report = new GameReport(players);
             long deadline = System.nanoTime() + typical.multipliedBy(rounds * 2L).plusSeconds(60).toNanos();
-            int width = players.stream().mapToInt(String::length).max().orElse(6);
+            int width = Math.max(4, players.stream().mapToInt(String::length).max().orElse(6));
+            Failover failover = new Failover();
+            GameReport received = new GameReport(players); // as lines arrive, not yet ordered: who waits now
+            Instant firstWait = null;
             // Lines reach their files a little out of order across processes; hold each back briefly and print
             // in timestamp order, so the interleaving shown is the order things happened.
             PriorityQueue<Labelled> held = new PriorityQueue<>(Comparator.comparing((Labelled l) -> l.line().at()));
@@ -108,7 +122,29 @@ public final class Demo implements Callable<Integer> {
                 boolean running = children.stream().anyMatch(ChildProcess::isAlive);
                 for (ChildProcess c : children) {
                     for (String line : c.newLines()) {
-                        held.add(new Labelled(c.label(), GameLine.parse(line, Instant.now())));
+                        GameLine g = GameLine.parse(line, Instant.now());
+                        held.add(new Labelled(c.label(), g));
+                        received.add(g);
+                        if (firstWait == null && g.kind() == GameLine.Kind.FINISHED) {
+                            firstWait = Instant.now();
+                        }
+                    }
+                }
+                // A player said it waits: a moment later its arrival is with the leader, which is then killed.
+                if (killLeader && failover.killedAt == null && firstWait != null
+                        && firstWait.plus(REORDER_WINDOW).isBefore(Instant.now())) {
+                    String killed = coordinators.killLeader();
+                    if (killed != null) {
+                        failover.killed(killed, Instant.now(), received.waiting());
+                        held.add(new Labelled("demo", GameLine.parse("kill -9 of the leader, " + killed + ", while "
+                                + failover.waiting + " waiting at the barrier", failover.killedAt)));
+                    }
+                }
+                if (coordinators != null && coordinators.isGroup()) {
+                    // Seen within a poll of being written: close enough to place among the players' lines.
+                    for (DemoCoordinators.Leadership l : coordinators.newLeaderships()) {
+                        held.add(new Labelled(l.node(), GameLine.parse(l.text(), Instant.now())));
+                        failover.led(l.node(), Instant.now());
                     }
                 }
                 Instant ripe = running ? Instant.now().minus(REORDER_WINDOW) : Instant.MAX;
@@ -133,41 +169,68 @@ public final class Demo implements Callable<Integer> {
             out.println();
             out.println(noBarrier ? "Summary (without the barrier)" : "Summary (with the barrier)");
             report.summary(start == null ? Instant.now() : start, !noBarrier).forEach(out::println);
+            if (killLeader) {
+                out.println(failover.summary(start == null ? Instant.now() : start, report));
+            }
             boolean allExited0 = children.stream().allMatch(c -> c.process().exitValue() == 0);
             if (!allExited0) {
                 out.println("  Some players failed; their output is in " + logs);
                 return 1;
             }
-            return noBarrier || (report.everyoneFinishedBeforeAnyoneWasPaid() && report.everyoneComputedTheSameTable())
-                    ? 0 : 1;
+            return noBarrier || (report.everyoneFinishedBeforeAnyoneWasPaid() && report.everyoneComputedTheSameTable()
+                    && (!killLeader || failover.replaced())) ? 0 : 1;
         } finally {
             children.forEach(ChildProcess::close);
-            if (coordinator != null) {
-                coordinator.close();
+            if (coordinators != null) {
+                coordinators.close();
             }
+        }
+    }
+
+    /** What the demo saw of a group's leaders: the kill, and who led after it. */
+    private static final class Failover {
+        String killed;
+        Instant killedAt;
+        String waiting;
+        String nextLeader;
+        Instant nextLedAt;
+
+        void killed(String who, Instant at, List<String> waitingPlayers) {
+            killed = who;
+            killedAt = at;
+            int n = waitingPlayers.size();
+            waiting = n == 0 ? "nobody was" : n == 1 ? waitingPlayers.get(0) + " was"
+                    : String.join(", ", waitingPlayers.subList(0, n - 1)) + " and " + waitingPlayers.get(n - 1)
+                    + " were";
+        }
+
+        void led(String node, Instant at) {
+            if (killedAt != null && nextLeader == null) {
+                nextLeader = node;
+                nextLedAt = at;
+            }
+        }
+
+        boolean replaced() {
+            return killedAt != null && nextLeader != null;
+        }
+
+        String summary(Instant start, GameReport report) {
+            if (killedAt == null) {
+                return "  The leader was NOT killed: no coordinator was known to lead when the first player waited.";
+            }
+            if (nextLeader == null) {
+                return "  The leader " + killed + " was killed at " + GameReport.at(start, killedAt)
+                        + ", and NO other coordinator took the lead.";
+            }
+            return String.format("  The leader %s was killed at %s while %s waiting; %s took the lead %.2f s later%s.",
+                    killed, GameReport.at(start, killedAt), waiting, nextLeader,
+                    Duration.between(killedAt, nextLedAt).toNanos() / 1e9,
+                    report.broken().isEmpty() ? ", and no player's wait broke" : "");
         }
     }
 
     private record Labelled(String who, GameLine line) {
-    }
-
-    private static int awaitListening(ChildProcess coordinator) throws IOException, InterruptedException {
-        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        List<String> seen = new ArrayList<>();
-        while (System.nanoTime() < end) {
-            for (String line : coordinator.newLines()) {
-                seen.add(line);
-                Matcher m = LISTENING.matcher(line);
-                if (m.find()) {
-                    return Integer.parseInt(m.group(1));
-                }
-            }
-            if (!coordinator.isAlive()) {
-                break;
-            }
-            Thread.sleep(15);
-        }
-        throw new IOException("the coordinator did not start: " + String.join(" / ", seen));
     }
 
     private static Path ownJar() throws URISyntaxException {

@@ -5,9 +5,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * What the players' output says happened: when each finished its rounds and when each was paid. Answers the
@@ -20,6 +22,8 @@ public final class GameReport {
     private final Map<String, Instant> paid = new LinkedHashMap<>();
     private final Map<String, String> broken = new LinkedHashMap<>();
     private final Map<String, String> tables = new LinkedHashMap<>();
+    /** Players who said they wait at the barrier and have not seen it release (or break) yet. */
+    private final Set<String> waiting = new LinkedHashSet<>();
 
     public GameReport(List<String> players) {
         this.players = List.copyOf(players);
@@ -29,6 +33,11 @@ public final class GameReport {
     public void add(GameLine line) {
         if (line.player() == null) {
             return;
+        }
+        if (line.kind() == GameLine.Kind.FINISHED) {
+            waiting.add(line.player());
+        } else if (line.kind() == GameLine.Kind.TABLE || line.kind() == GameLine.Kind.BROKEN) {
+            waiting.remove(line.player());
         }
         switch (line.kind()) {
             // Without a barrier nobody says "finished playing": the last round is when a player is done.
@@ -73,6 +82,11 @@ public final class GameReport {
             }
         });
         return early;
+    }
+
+    /** The players waiting at the barrier now, as their lines so far say, in the order they began to wait. */
+    public List<String> waiting() {
+        return List.copyOf(waiting);
     }
 
     public Map<String, String> broken() {

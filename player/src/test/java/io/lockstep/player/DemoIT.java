@@ -57,4 +57,32 @@ class DemoIT {
         assertTrue(all.contains("WITHOUT the barrier"), all);
         assertTrue(all.contains("while") && all.contains("still playing"), all);
     }
+
+    @Test
+    void onAGroupTheLeaderKilledWhileAPlayerWaitsIsReplacedAndEveryoneIsPaidOnce() throws Exception {
+        List<String> out = runDemo("--group", "--kill-leader");
+        String all = String.join("\n", out);
+        int kill = indexOf(out, "| kill -9 of the leader, ");
+        assertTrue(kill >= 0, all);
+        String killed = out.get(kill).replaceAll(".*kill -9 of the leader, (n\\d+),.*", "$1");
+        assertTrue(out.get(kill).matches(".* while .+ (was|were) waiting at the barrier"), all);
+        boolean replaced = out.subList(kill, out.size()).stream()
+                .anyMatch(l -> l.matches(".*\\| node n\\d+ leads the group.*") && !l.contains("node " + killed + " "));
+        assertTrue(replaced, "another node took the lead after the kill:\n" + all);
+        for (String p : List.of("susan", "pratik", "suman", "nijam")) {
+            assertEquals(1, out.stream().filter(l -> l.contains("| sending winning amount to " + p + ": ")).count(), all);
+        }
+        assertTrue(all.contains("No winnings were sent before the last player finished: the barrier held."), all);
+        assertTrue(all.contains("All 4 players computed the same winnings table"), all);
+        assertTrue(all.contains("took the lead") && all.contains("no player's wait broke"), all);
+    }
+
+    private static int indexOf(List<String> lines, String part) {
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).contains(part)) {
+                return i;
+            }
+        }
+        return -1;
+    }
 }
