@@ -157,6 +157,10 @@ class ReplicatedGroupIT {
             int follower = (leader + 1) % 3;
             group.kill(follower);
             rounds(ba, bb, 300); // two of three carry on, and snapshot, and purge their logs
+            String dead = "n" + (follower + 1);
+            LiveCoordinator.waitFor(LIMIT, () -> a.group().orElseThrow().nodes().stream()
+                            .anyMatch(n -> n.id().equals(dead) && n.role().equals("unreachable")),
+                    () -> "the leader does not call the dead follower unreachable: " + a.group());
             group.start(follower);
             rounds(ba, bb, 20);
             LiveCoordinator.waitFor(LIMIT, () -> logged(group, follower, "loaded the snapshot at"),

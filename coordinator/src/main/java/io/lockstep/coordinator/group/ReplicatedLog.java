@@ -69,6 +69,11 @@ public final class ReplicatedLog implements CommandLog {
     private ScheduledFuture<?> holding;
     /** How long an input that may wait is held at most: about the spread of a round's arrivals here. */
     static final long HOLD_MICROS = Long.getLong("lockstep.group.hold-micros", 1000);
+    /**
+     * How long a leader waits without hearing from a majority before it steps down; also how long it goes without
+     * hearing from a follower before calling it unreachable (it hears from each every heartbeat, 75 ms or so).
+     */
+    private static final TimeDuration SILENCE = TimeDuration.valueOf(1, TimeUnit.SECONDS);
     private RaftServer server;
     /**
      * Where proposals go: this node's division of the group, called on the driver's executor. Through the server
@@ -151,7 +156,7 @@ public final class ReplicatedLog implements CommandLog {
         RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
         // A leader that cannot reach a majority steps down quickly, so its clients go and find the new one.
-        RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(p, TimeDuration.valueOf(1, TimeUnit.SECONDS));
+        RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(p, SILENCE);
         // For experts and tests: any -Draft.<key>=<value> on this JVM's command line is passed to Ratis as it is.
         for (String key : System.getProperties().stringPropertyNames()) {
             if (key.startsWith("raft.")) {
@@ -283,8 +288,10 @@ public final class ReplicatedLog implements CommandLog {
             String id = p.getKey();
             boolean leads = id.equals(leaderId);
             long[] f = followers.get(id);
+            String memberRole = leads ? "leader" : f != null && f[1] > SILENCE.toLong(TimeUnit.MILLISECONDS) ? "unreachable"
+                    : "follower";
             members.add(new Member(id, p.getValue(),
-                    leads && id.equals(config.nodeId()) ? clientAddress : "", leads ? "leader" : "follower",
+                    leads && id.equals(config.nodeId()) ? clientAddress : "", memberRole,
                     leads && id.equals(config.nodeId()) ? d.getRaftLog().getFlushIndex() : f == null ? -1 : f[0],
                     f == null ? -1 : f[1]));
         }
