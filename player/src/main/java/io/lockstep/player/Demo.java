@@ -134,6 +134,7 @@ public final class Demo implements Callable<Integer> {
                 if (killLeader && failover.killedAt == null && firstWait != null
                         && firstWait.plus(REORDER_WINDOW).isBefore(Instant.now())) {
                     String killed = coordinators.killLeader();
+                    failover.noLeaderToKill = killed == null;
                     if (killed != null) {
                         failover.killed(killed, Instant.now(), received.waiting());
                         held.add(new Labelled("demo", GameLine.parse("kill -9 of the leader, " + killed + ", while "
@@ -191,6 +192,8 @@ public final class Demo implements Callable<Integer> {
     private static final class Failover {
         String killed;
         Instant killedAt;
+        /** When a player first waited, no coordinator was known to lead. */
+        boolean noLeaderToKill;
         String waiting;
         String nextLeader;
         Instant nextLedAt;
@@ -217,7 +220,9 @@ public final class Demo implements Callable<Integer> {
 
         String summary(Instant start, GameReport report) {
             if (killedAt == null) {
-                return "  The leader was NOT killed: no coordinator was known to lead when the first player waited.";
+                return noLeaderToKill
+                        ? "  The leader was NOT killed: no coordinator was known to lead when the first player waited."
+                        : "  The leader was NOT killed: the game ended before a player had waited long enough.";
             }
             if (nextLeader == null) {
                 return "  The leader " + killed + " was killed at " + GameReport.at(start, killedAt)
