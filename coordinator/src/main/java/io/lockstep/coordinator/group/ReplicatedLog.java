@@ -288,8 +288,8 @@ public final class ReplicatedLog implements CommandLog {
             String id = p.getKey();
             boolean leads = id.equals(leaderId);
             long[] f = followers.get(id);
-            String memberRole = leads ? "leader" : f != null && f[1] > SILENCE.toLong(TimeUnit.MILLISECONDS) ? "unreachable"
-                    : "follower";
+            String memberRole = leads ? "leader"
+                    : f != null && f[1] > SILENCE.toLong(TimeUnit.MILLISECONDS) ? "unreachable" : "follower";
             members.add(new Member(id, p.getValue(),
                     leads && id.equals(config.nodeId()) ? clientAddress : "", memberRole,
                     leads && id.equals(config.nodeId()) ? d.getRaftLog().getFlushIndex() : f == null ? -1 : f[0],
