@@ -3,6 +3,7 @@ package io.lockstep.coordinator;
 import io.lockstep.coordinator.core.BarrierCore;
 import io.lockstep.coordinator.group.Group;
 import io.lockstep.coordinator.group.GroupConfig;
+import io.lockstep.coordinator.group.PeerTls;
 import io.lockstep.coordinator.server.CoordinatorServer;
 import io.lockstep.coordinator.server.ServerConfig;
 import io.lockstep.coordinator.server.SessionPolicy;
@@ -170,6 +171,25 @@ public final class Main implements Callable<Integer> {
                     + "${DEFAULT-VALUE}); the log before the snapshot is then purged.")
     long snapshotEvery;
 
+    @Option(names = "--peer-tls-cert", paramLabel = "PEM",
+            description = "This node's certificate chain for the group's Raft traffic (mutual TLS between the nodes). "
+                    + "It must name the host --peers gives for this node (DNS or IP subject alternative name).")
+    Path peerTlsCert;
+
+    @Option(names = "--peer-tls-key", paramLabel = "PEM", description = "The private key of --peer-tls-cert (PKCS#8 PEM).")
+    Path peerTlsKey;
+
+    @Option(names = "--peer-tls-ca", paramLabel = "PEM",
+            description = "The group's CA: Raft traffic is accepted from, and sent to, only nodes whose certificate it "
+                    + "signed.")
+    Path peerTlsCa;
+
+    @Option(names = "--peer-insecure",
+            description = "Allow the group's Raft traffic in plaintext, unauthenticated, between nodes not all on "
+                    + "loopback (anyone who reaches a peer port can read and forge it). Without it, such a group "
+                    + "needs the --peer-tls-* options.")
+    boolean peerInsecure;
+
     @Option(names = "--io-threads", paramLabel = "N", defaultValue = "" + ServerConfig.DEFAULT_IO_THREADS,
             description = "Event-loop threads (default: ${DEFAULT-VALUE}).")
     int ioThreads;
@@ -272,8 +292,10 @@ public final class Main implements Callable<Integer> {
     /** The group this node is one of, or null for a single coordinator; IllegalArgumentException says what is wrong. */
     GroupConfig groupConfig() {
         if (peers == null) {
-            if (nodeId != null || dataDir != null) {
-                throw new IllegalArgumentException("--node-id and --data-dir are for a node of a group: give --peers too");
+            if (nodeId != null || dataDir != null || peerTlsCert != null || peerTlsKey != null || peerTlsCa != null
+                    || peerInsecure) {
+                throw new IllegalArgumentException("--node-id, --data-dir, --peer-tls-* and --peer-insecure are for a "
+                        + "node of a group: give --peers too");
             }
             return null;
         }
@@ -283,7 +305,10 @@ public final class Main implements Callable<Integer> {
         if (!raftLog.equals("disk") && !raftLog.equals("memory")) {
             throw new IllegalArgumentException("--raft-log must be disk or memory, was '" + raftLog + "'");
         }
-        return new GroupConfig(nodeId, GroupConfig.parsePeers(peers), dataDir, raftLog.equals("memory"), snapshotEvery);
+        PeerTls tls = peerTlsCert == null && peerTlsKey == null && peerTlsCa == null ? null
+                : new PeerTls(peerTlsCert, peerTlsKey, peerTlsCa);
+        return new GroupConfig(nodeId, GroupConfig.parsePeers(peers), dataDir, raftLog.equals("memory"), snapshotEvery,
+                tls, peerInsecure);
     }
 
     private static int millis(Duration d, String option) {

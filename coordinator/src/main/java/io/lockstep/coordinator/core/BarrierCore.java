@@ -6,7 +6,6 @@ import io.lockstep.protocol.Message.Contribution;
 import io.lockstep.protocol.Outcome;
 import io.lockstep.protocol.Protocol;
 
-import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -821,83 +820,100 @@ public final class BarrierCore {
         }
     }
 
-    /** A core in the state {@link #writeSnapshot} wrote, with {@code limits} (those of the node that loads it). */
-    public static BarrierCore readSnapshot(DataInput in, Limits limits) throws IOException {
+    /**
+     * A core in the state {@link #writeSnapshot} wrote, with {@code limits} (those of the node that loads it).
+     * Total: bytes that are not such a state fail with {@link BoundedReader.Malformed}, whatever they hold.
+     */
+    public static BarrierCore readSnapshot(BoundedReader in, Limits limits) throws BoundedReader.Malformed {
         BarrierCore core = new BarrierCore(limits);
-        core.nextSeq = in.readLong();
-        Session[] ss = new Session[in.readInt()];
+        core.nextSeq = in.u64();
+        Session[] ss = new Session[in.count(45)];
         for (int i = 0; i < ss.length; i++) {
-            Session sn = new Session(in.readLong(), SnapshotStrings.read(in), in.readLong());
-            sn.leaseDeadline = in.readLong();
-            sn.silentSince = in.readLong();
-            sn.closedGrace = in.readLong();
-            sn.open = in.readBoolean();
+            Session sn = new Session(in.u64(), in.string(), in.u64());
+            sn.leaseDeadline = in.u64();
+            sn.silentSince = in.u64();
+            sn.closedGrace = in.u64();
+            sn.open = in.bool();
             ss[i] = sn;
             if (sn.open) {
-                core.sessions.put(sn.id, sn);
+                if (core.sessions.put(sn.id, sn) != null) {
+                    throw new BoundedReader.Malformed("session " + sn.id + " twice");
+                }
                 if (sn.leaseDeadline != NO_DEADLINE) {
                     core.leases.add(sn);
                 }
             }
         }
-        Barrier[] bs = new Barrier[in.readInt()];
+        Barrier[] bs = new Barrier[in.count(46)];
         for (int i = 0; i < bs.length; i++) {
-            Barrier b = new Barrier(SnapshotStrings.read(in), in.readInt());
-            b.named = in.readInt();
-            b.generation = in.readLong();
-            b.firstArrivalAt = in.readLong();
-            b.heldBytes = in.readLong();
-            b.exchanges = in.readInt();
-            b.usedNames.addAll(SnapshotStrings.readAll(in));
-            for (int n = in.readInt(); n > 0; n--) {
-                b.lastSuffix.put(SnapshotStrings.read(in), in.readInt());
+            Barrier b = new Barrier(in.string(), in.u32());
+            b.named = in.u32();
+            b.generation = in.u64();
+            b.firstArrivalAt = in.u64();
+            b.heldBytes = in.u64();
+            b.exchanges = in.u32();
+            b.usedNames.addAll(in.strings());
+            for (int n = in.count(8); n > 0; n--) {
+                b.lastSuffix.put(in.string(), in.u32());
             }
-            if (in.readBoolean()) {
-                b.broken = new BreakReason(b.name, in.readLong(), BreakCause.fromCode(in.readUnsignedByte()),
-                        SnapshotStrings.read(in), SnapshotStrings.read(in), in.readInt(), SnapshotStrings.readAll(in), SnapshotStrings.readAll(in));
+            if (in.bool()) {
+                long generation = in.u64();
+                int code = in.u8();
+                BreakCause cause;
+                try {
+                    cause = BreakCause.fromCode(code);
+                } catch (RuntimeException e) {
+                    throw new BoundedReader.Malformed("a break cause of " + code);
+                }
+                b.broken = new BreakReason(b.name, generation, cause, in.string(), in.string(), in.u32(),
+                        in.strings(), in.strings());
             }
             bs[i] = b;
-            core.barriers.put(b.name, b);
+            if (core.barriers.put(b.name, b) != null) {
+                throw new BoundedReader.Malformed("barrier '" + b.name + "' twice");
+            }
         }
-        Waiter[] ws = new Waiter[in.readInt()];
+        Waiter[] ws = new Waiter[in.count(56)];
         for (int i = 0; i < ws.length; i++) {
-            Session sn = ss[in.readInt()];
-            long requestId = in.readLong();
-            Barrier b = core.barriers.get(SnapshotStrings.read(in));
-            long timeout = in.readLong();
-            long deadline = in.readLong();
-            boolean runsAction = in.readBoolean();
-            boolean exchange = in.readBoolean();
-            byte[] contribution = new byte[in.readInt()];
-            in.readFully(contribution);
-            Waiter w = new Waiter(sn, requestId, b, timeout, deadline, runsAction, exchange, contribution,
-                    in.readLong());
-            w.state = WaiterState.values()[in.readUnsignedByte()];
-            w.cancelled = in.readBoolean();
-            w.party = in.readBoolean() ? SnapshotStrings.read(in) : null;
-            w.arrivedAt = in.readLong();
+            Session sn = ss[in.index(ss.length, false)];
+            long requestId = in.u64();
+            Barrier b = barrier(core, in.string());
+            long timeout = in.u64();
+            long deadline = in.u64();
+            boolean runsAction = in.bool();
+            boolean exchange = in.bool();
+            byte[] contribution = in.lengthPrefixed();
+            Waiter w = new Waiter(sn, requestId, b, timeout, deadline, runsAction, exchange, contribution, in.u64());
+            int state = in.u8();
+            if (state >= WaiterState.values().length) {
+                throw new BoundedReader.Malformed("a waiter state of " + state);
+            }
+            w.state = WaiterState.values()[state];
+            w.cancelled = in.bool();
+            w.party = in.bool() ? in.string() : null;
+            w.arrivedAt = in.u64();
             ws[i] = w;
         }
         for (Session sn : ss) {
-            for (int n = in.readInt(); n > 0; n--) {
-                Waiter w = ws[in.readInt()];
+            for (int n = in.count(4); n > 0; n--) {
+                Waiter w = ws[in.index(ws.length, false)];
                 sn.awaits.put(w.requestId, w);
             }
-            for (int n = in.readInt(); n > 0; n--) {
-                sn.declared.add(core.barriers.get(SnapshotStrings.read(in)));
+            for (int n = in.count(4); n > 0; n--) {
+                sn.declared.add(barrier(core, in.string()));
             }
         }
         for (Barrier b : bs) {
-            for (int n = in.readInt(); n > 0; n--) {
-                b.declarers.add(ss[in.readInt()]);
+            for (int n = in.count(4); n > 0; n--) {
+                b.declarers.add(ss[in.index(ss.length, false)]);
             }
-            for (int n = in.readInt(); n > 0; n--) {
-                b.arrived.add(ws[in.readInt()]);
+            for (int n = in.count(4); n > 0; n--) {
+                b.arrived.add(ws[in.index(ws.length, false)]);
             }
-            for (int n = in.readInt(); n > 0; n--) {
-                b.queued.add(ws[in.readInt()]);
+            for (int n = in.count(4); n > 0; n--) {
+                b.queued.add(ws[in.index(ws.length, false)]);
             }
-            int runner = in.readInt();
+            int runner = in.index(ws.length, true);
             b.runner = runner < 0 ? null : ws[runner];
             if (b.runner == null) {
                 for (Waiter w : b.arrived) { // as join() keeps them: the deadlines of an untripped generation
@@ -908,6 +924,14 @@ public final class BarrierCore {
             }
         }
         return core;
+    }
+
+    private static Barrier barrier(BarrierCore core, String name) throws BoundedReader.Malformed {
+        Barrier b = core.barriers.get(name);
+        if (b == null) {
+            throw new BoundedReader.Malformed("a reference to barrier '" + name + "', which it does not hold");
+        }
+        return b;
     }
 
     private static void index(Waiter w, List<Waiter> all, Map<Waiter, Integer> index) {

@@ -4,7 +4,6 @@ import io.lockstep.protocol.Message;
 import io.lockstep.protocol.MessageCodec;
 import io.lockstep.protocol.ReleaseFrames;
 
-import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
 import java.util.ArrayDeque;
@@ -230,30 +229,36 @@ public final class CoordinatorState {
         core.writeSnapshot(out);
     }
 
-    /** The state {@link #writeSnapshot} wrote, with this node's limits and words for unknown sessions. */
-    public static CoordinatorState readSnapshot(DataInput in, BarrierCore.Limits limits, String unknownSession)
-            throws IOException {
-        long now = in.readLong();
-        Input.Leader leader = in.readBoolean() ? new Input.Leader(SnapshotStrings.read(in), SnapshotStrings.read(in))
-                : null;
+    /**
+     * The state {@link #writeSnapshot} wrote, with this node's limits and words for unknown sessions. Total: bytes
+     * that are not such a state fail with {@link BoundedReader.Malformed}, whatever they hold.
+     */
+    public static CoordinatorState readSnapshot(BoundedReader in, BarrierCore.Limits limits, String unknownSession)
+            throws BoundedReader.Malformed {
+        long now = in.u64();
+        Input.Leader leader = in.bool() ? new Input.Leader(in.string(), in.string()) : null;
         Map<Long, Account> accounts = new HashMap<>();
-        for (int n = in.readInt(); n > 0; n--) {
-            long id = in.readLong();
-            Account a = new Account(SnapshotStrings.read(in), in.readInt());
-            a.received = in.readLong();
-            a.produced = in.readLong();
-            for (int k = in.readInt(); k > 0; k--) {
-                byte[] body = new byte[in.readInt()];
-                in.readFully(body);
-                a.outbox.add(MessageCodec.fromBytes(body));
+        for (int n = in.count(36); n > 0; n--) {
+            long id = in.u64();
+            Account a = new Account(in.string(), in.u32());
+            a.received = in.u64();
+            a.produced = in.u64();
+            for (int k = in.count(4); k > 0; k--) {
+                byte[] body = in.lengthPrefixed();
+                try {
+                    a.outbox.add(MessageCodec.fromBytes(body));
+                } catch (RuntimeException e) {
+                    throw new BoundedReader.Malformed("an answer that does not decode: " + e.getMessage());
+                }
             }
             accounts.put(id, a);
         }
         Map<Long, String> ended = new LinkedHashMap<>();
-        for (int n = in.readInt(); n > 0; n--) {
-            ended.put(in.readLong(), SnapshotStrings.read(in));
+        for (int n = in.count(12); n > 0; n--) {
+            ended.put(in.u64(), in.string());
         }
         CoordinatorState state = new CoordinatorState(BarrierCore.readSnapshot(in, limits), unknownSession);
+        in.end("the state");
         state.now = now;
         state.leader = leader;
         state.accounts.putAll(accounts);

@@ -1,16 +1,13 @@
 package io.lockstep.coordinator.core;
 
-import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.Collection;
-import java.util.List;
 
 /**
  * Strings in snapshots: a length and UTF-8 bytes, of any length (DataOutput's own UTF form stops at 64 KiB, and an
- * action's failure may be longer).
+ * action's failure may be longer); {@link BoundedReader#string} reads them.
  */
 final class SnapshotStrings {
 
@@ -23,25 +20,10 @@ final class SnapshotStrings {
         out.write(b);
     }
 
-    static String read(DataInput in) throws IOException {
-        byte[] b = new byte[in.readInt()];
-        in.readFully(b);
-        return new String(b, StandardCharsets.UTF_8);
-    }
-
     static void writeAll(DataOutput out, Collection<String> strings) throws IOException {
         out.writeInt(strings.size());
         for (String x : strings) {
             write(out, x);
         }
-    }
-
-    static List<String> readAll(DataInput in) throws IOException {
-        int n = in.readInt();
-        List<String> xs = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            xs.add(read(in));
-        }
-        return xs;
     }
 }

@@ -1,17 +1,17 @@
 package io.lockstep.coordinator.group;
 
+import io.lockstep.coordinator.core.BoundedReader;
+import io.lockstep.coordinator.core.BoundedReader.Malformed;
 import io.lockstep.coordinator.core.Input;
 import io.lockstep.protocol.Message;
 import io.lockstep.protocol.MessageCodec;
 
 import java.io.ByteArrayOutputStream;
-import java.io.DataInput;
-import java.io.DataInputStream;
 import java.io.DataOutput;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -56,14 +56,20 @@ final class InputCodec {
         return bytes.toByteArray();
     }
 
-    static Batch decode(InputStream entry) throws IOException {
-        DataInputStream in = new DataInputStream(entry);
-        long stamp = in.readLong();
-        int n = in.readInt();
+    /**
+     * The entry {@code entry} holds, read to its last byte. Total: every count and length is checked against the
+     * bytes left before anything is allocated for it, so no sequence of bytes makes it allocate more than the entry's
+     * own size or fail in any other way than {@link Malformed}.
+     */
+    static Batch decode(ByteBuffer entry) throws Malformed {
+        BoundedReader in = new BoundedReader(entry);
+        long stamp = in.u64();
+        int n = in.count(1); // every input is at least its kind byte
         List<Input> inputs = new ArrayList<>(n);
         for (int k = 0; k < n; k++) {
             inputs.add(read(in));
         }
+        in.end("its " + n + " inputs");
         return new Batch(stamp, inputs);
     }
 
@@ -112,25 +118,32 @@ final class InputCodec {
         }
     }
 
-    private static Input read(DataInput in) throws IOException {
-        int kind = in.readUnsignedByte();
+    private static Input read(BoundedReader in) throws Malformed {
+        int kind = in.u8();
         return switch (kind) {
-            case 1 -> new Input.Hello(in.readLong(), string(in), in.readLong(), in.readLong(), in.readLong(),
-                    in.readInt());
+            case 1 -> new Input.Hello(in.u64(), in.string(), in.u64(), in.u64(), in.u64(), in.u32());
             case 2 -> {
-                long session = in.readLong();
-                long index = in.readLong();
-                byte[] body = new byte[in.readInt()];
-                in.readFully(body);
-                yield new Input.Request(session, index, (Message.Request) MessageCodec.fromBytes(body));
+                long session = in.u64();
+                long index = in.u64();
+                byte[] body = in.lengthPrefixed();
+                Message m;
+                try {
+                    m = MessageCodec.fromBytes(body);
+                } catch (RuntimeException e) {
+                    throw new Malformed("a request that does not decode: " + e.getMessage());
+                }
+                if (!(m instanceof Message.Request r)) {
+                    throw new Malformed("a " + m.getClass().getSimpleName() + " where a request belongs");
+                }
+                yield new Input.Request(session, index, r);
             }
-            case 3 -> new Input.Ack(in.readLong(), in.readLong());
-            case 4 -> new Input.Cut(in.readLong(), in.readLong(), in.readLong());
-            case 5 -> new Input.Close(in.readLong(), string(in), in.readBoolean());
+            case 3 -> new Input.Ack(in.u64(), in.u64());
+            case 4 -> new Input.Cut(in.u64(), in.u64(), in.u64());
+            case 5 -> new Input.Close(in.u64(), in.string(), in.bool());
             case 6 -> new Input.Tick();
-            case 7 -> new Input.Shutdown(string(in));
-            case 8 -> new Input.Leader(string(in), string(in));
-            default -> throw new IOException("log entry holds an input of unknown kind " + kind);
+            case 7 -> new Input.Shutdown(in.string());
+            case 8 -> new Input.Leader(in.string(), in.string());
+            default -> throw new Malformed("an input of unknown kind " + kind);
         };
     }
 
@@ -138,11 +151,5 @@ final class InputCodec {
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
         out.writeInt(b.length);
         out.write(b);
-    }
-
-    private static String string(DataInput in) throws IOException {
-        byte[] b = new byte[in.readInt()];
-        in.readFully(b);
-        return new String(b, StandardCharsets.UTF_8);
     }
 }

@@ -1,10 +1,13 @@
 package io.lockstep.coordinator.group;
 
+import io.lockstep.coordinator.core.BoundedReader;
 import io.lockstep.coordinator.core.CoordinatorState;
 import io.lockstep.coordinator.server.CoreDriver;
 import org.apache.ratis.io.MD5Hash;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
+import org.apache.ratis.protocol.ClientId;
 import org.apache.ratis.protocol.Message;
+import org.apache.ratis.protocol.RaftClientRequest;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftGroupMemberId;
 import org.apache.ratis.protocol.RaftPeerId;
@@ -22,9 +25,7 @@ import org.apache.ratis.util.MD5FileUtil;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.File;
 import java.io.IOException;
@@ -50,10 +51,26 @@ final class ReplicaStateMachine extends BaseStateMachine {
     private volatile SingleFileSnapshotInfo latest;
     private final CoreDriver driver;
     private final ReplicatedLog commands;
+    /** The only client whose requests become log entries: this node's own {@link ReplicatedLog}, in process. */
+    private final ClientId proposer;
 
-    ReplicaStateMachine(CoreDriver driver, ReplicatedLog commands) {
+    ReplicaStateMachine(CoreDriver driver, ReplicatedLog commands, ClientId proposer) {
         this.driver = driver;
         this.commands = commands;
+        this.proposer = proposer;
+    }
+
+    /**
+     * On the leader, before a request becomes a log entry: only this node's own proposals do. Ratis's client service
+     * is not served on the Raft port at all ({@link PeerServicesOnly}); this holds even if it were.
+     */
+    @Override
+    public TransactionContext startTransaction(RaftClientRequest request) throws IOException {
+        TransactionContext trx = super.startTransaction(request);
+        if (!proposer.equals(request.getClientId())) {
+            trx.setException(new IOException("refused: only a Lockstep node's own proposals enter its group's log"));
+        }
+        return trx;
     }
 
     @Override
@@ -102,17 +119,23 @@ final class ReplicaStateMachine extends BaseStateMachine {
         TermIndex at = TermIndex.valueOf(entry);
         InputCodec.Batch batch;
         try {
-            batch = InputCodec.decode(entry.getStateMachineLogEntry().getLogData().newInput());
-        } catch (IOException e) {
-            // Every replica fails alike on the same bytes; skipping keeps them alike. Loud: it is a bug.
-            log.error("log entry {} does not decode; skipped", at, e);
-            driver.executor().execute(() -> updateLastAppliedTermIndex(at));
+            batch = InputCodec.decode(entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer());
+        } catch (BoundedReader.Malformed | RuntimeException | Error e) { // the last two: a bug in the decoder
+            // Every replica fails alike on the same bytes; skipping keeps them alike.
+            log.error("log entry {} does not decode ({} bytes): {}; skipped", at,
+                    entry.getStateMachineLogEntry().getLogData().size(), e.toString());
+            driver.executor().execute(() -> {
+                driver.metrics().badEntries.inc();
+                updateLastAppliedTermIndex(at);
+            });
             return CompletableFuture.completedFuture(APPLIED);
         }
         CompletableFuture<Message> done = new CompletableFuture<>();
         driver.executor().execute(() -> {
             try {
-                driver.appliedBatch(batch.inputs(), batch.stampMillis());
+                if (driver.appliedBatch(batch.inputs(), batch.stampMillis(), at) > 0) {
+                    driver.metrics().badEntries.inc();
+                }
             } finally {
                 updateLastAppliedTermIndex(at);
                 done.complete(APPLIED);
@@ -156,18 +179,24 @@ final class ReplicaStateMachine extends BaseStateMachine {
         return last.getIndex();
     }
 
+    /**
+     * Loads {@code snapshot} into the state. A file that is not a snapshot this node can use (a digest that does not
+     * match, bytes that do not decode) fails with one line naming the file: the node does not start on it.
+     */
     private void load(SingleFileSnapshotInfo snapshot) throws IOException {
         if (snapshot == null || !Files.exists(snapshot.getFile().getPath())) {
             return;
         }
         File file = snapshot.getFile().getPath().toFile();
-        if (snapshot.getFile().getFileDigest() != null) {
-            MD5FileUtil.verifySavedMD5(file, snapshot.getFile().getFileDigest());
+        try {
+            if (snapshot.getFile().getFileDigest() != null) {
+                MD5FileUtil.verifySavedMD5(file, snapshot.getFile().getFileDigest());
+            }
+            driver.loadSnapshot(new BoundedReader(Files.readAllBytes(file.toPath())));
+        } catch (IOException e) {
+            throw new IOException("cannot start from the snapshot " + file + ": " + e.getMessage(), e);
         }
         TermIndex at = SimpleStateMachineStorage.getTermIndexFromSnapshotFile(file);
-        try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file.toPath())))) {
-            driver.loadSnapshot(in);
-        }
         driver.executor().submit(() -> updateLastAppliedTermIndex(at)).syncUninterruptibly();
         log.info("loaded the snapshot at {}", at);
     }

@@ -6,8 +6,9 @@ import io.lockstep.coordinator.server.CoreDriver;
 import io.lockstep.protocol.Message.GroupStatus;
 import io.lockstep.protocol.Message.Member;
 import org.apache.ratis.RaftConfigKeys;
+import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
-import org.apache.ratis.netty.NettyConfigKeys;
+import org.apache.ratis.grpc.GrpcConfigKeys;
 import org.apache.ratis.proto.RaftProtos.RoleInfoProto;
 import org.apache.ratis.proto.RaftProtos.ServerRpcProto;
 import org.apache.ratis.protocol.ClientId;
@@ -20,6 +21,7 @@ import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.protocol.exceptions.NotLeaderException;
+import org.apache.ratis.grpc.server.GrpcServices;
 import org.apache.ratis.rpc.SupportedRpcType;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
@@ -74,6 +76,7 @@ public final class ReplicatedLog implements CommandLog {
      * hearing from a follower before calling it unreachable (it hears from each every heartbeat, 75 ms or so).
      */
     private static final TimeDuration SILENCE = TimeDuration.valueOf(1, TimeUnit.SECONDS);
+    private final PeerServicesOnly peerServices = new PeerServicesOnly();
     private RaftServer server;
     /**
      * Where proposals go: this node's division of the group, called on the driver's executor. Through the server
@@ -112,36 +115,79 @@ public final class ReplicatedLog implements CommandLog {
     @Override
     public void start(int clientPort) throws IOException {
         this.clientAddress = config.ownHost() + ":" + clientPort;
-        RaftProperties p = raftProperties(config, bindHost);
+        if (config.plaintextAcrossNetwork()) {
+            log.warn("--peer-insecure: the group's Raft traffic crosses the network in plaintext, unauthenticated. "
+                    + "Anyone who can reach a peer port ({}) can read every barrier, client and session id in it, "
+                    + "and forge log entries as a leader would: break barriers, release them, end sessions. Use "
+                    + "--peer-tls-cert, --peer-tls-key and --peer-tls-ca unless that network is yours alone",
+                    String.join(", ", config.peers().values()));
+        }
+        // Registered before the server starts: it applies its log (and counts bad entries) while starting.
+        driver.metrics().group(() -> division().getInfo().getCurrentTerm(),
+                () -> division().getRaftLog().getLastCommittedIndex(),
+                () -> division().getInfo().getLastAppliedIndex(), () -> leading, peerServices::refused);
         server = RaftServer.newBuilder()
                 .setServerId(self)
                 .setGroup(group)
-                .setStateMachine(new ReplicaStateMachine(driver, this))
-                .setProperties(p)
+                .setStateMachine(new ReplicaStateMachine(driver, this, proposer))
+                .setProperties(raftProperties(config, bindHost))
+                .setParameters(raftParameters(config, peerServices))
                 .setOption(RaftStorage.StartupOption.RECOVER)
                 .build();
         server.start();
         RaftServer.Division division = server.getDivision(GROUP_ID);
         proposals = division instanceof RaftClientAsynchronousProtocol direct ? direct : server;
-        driver.metrics().group(() -> division.getInfo().getCurrentTerm(),
-                () -> division.getRaftLog().getLastCommittedIndex(), () -> division.getInfo().getLastAppliedIndex(),
-                () -> leading);
-        log.info("node {} of group {} started; Raft traffic on {}:{}, log {} in {}", config.nodeId(),
-                config.peers().keySet(), bindHost, config.ownPort(), config.memoryLog() ? "in memory" : "on disk",
-                config.dataDir());
+        log.info("node {} of group {} started; Raft traffic on {}:{} ({}), log {} in {}", config.nodeId(),
+                config.peers().keySet(), peerBindHost(config, bindHost), config.ownPort(),
+                config.peerTls() != null ? "mutual TLS" : config.onLoopback() ? "plaintext on loopback" : "PLAINTEXT",
+                config.memoryLog() ? "in memory" : "on disk", config.dataDir());
+    }
+
+    private RaftServer.Division division() {
+        try {
+            return server.getDivision(GROUP_ID);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /**
-     * How the node {@code config} describes sets up Ratis: the Netty transport on {@code bindHost} and its own port,
-     * its log and snapshots, and any {@code -Draft.<key>=<value>} of this JVM. Public for the benchmark's bare-Ratis
-     * reference ({@code RatisAlone}), which must be set up as a node is.
+     * Where the Raft port listens: on loopback if the whole group is (so nothing off this machine reaches it), else
+     * on the node's {@code --bind} address.
+     */
+    static String peerBindHost(GroupConfig config, String bindHost) {
+        return config.onLoopback() ? GroupConfig.host(config.peers().get(config.nodeId())) : bindHost;
+    }
+
+    /**
+     * What Ratis takes beside its properties: the services the Raft port serves ({@code services}: only the peers'),
+     * and mutual TLS if the group has it. Public for the benchmark's bare-Ratis reference, set up as a node is.
+     */
+    public static Parameters raftParameters(GroupConfig config, GrpcServices.Customizer services) {
+        Parameters parameters = new Parameters();
+        GrpcConfigKeys.Server.setServicesCustomizer(parameters, services);
+        if (config.peerTls() != null) {
+            GrpcConfigKeys.Server.setTlsConf(parameters, config.peerTls().ratis());
+        }
+        return parameters;
+    }
+
+    /** The services a node's Raft port serves: only Ratis's own between servers (for the benchmark's reference). */
+    public static GrpcServices.Customizer peerServicesOnly() {
+        return new PeerServicesOnly();
+    }
+
+    /**
+     * How the node {@code config} describes sets up Ratis: the gRPC transport (the one with mutual TLS) on its own
+     * port, its log and snapshots, and any {@code -Draft.<key>=<value>} of this JVM. Public for the benchmark's
+     * bare-Ratis reference ({@code RatisAlone}), which must be set up as a node is.
      */
     public static RaftProperties raftProperties(GroupConfig config, String bindHost) {
         boolean memoryLog = config.memoryLog();
         RaftProperties p = new RaftProperties();
-        RaftConfigKeys.Rpc.setType(p, SupportedRpcType.NETTY);
-        NettyConfigKeys.Server.setHost(p, bindHost); // Ratis binds every interface unless told
-        NettyConfigKeys.Server.setPort(p, config.ownPort());
+        RaftConfigKeys.Rpc.setType(p, SupportedRpcType.GRPC);
+        GrpcConfigKeys.Server.setHost(p, peerBindHost(config, bindHost)); // Ratis binds every interface unless told
+        GrpcConfigKeys.Server.setPort(p, config.ownPort());
         RaftServerConfigKeys.setStorageDir(p, Collections.singletonList(config.dataDir().toFile()));
         RaftServerConfigKeys.Log.setUseMemory(p, memoryLog);
         // Ratis follows every commit with a metadata entry recording the commit index, so that a node restarted

@@ -2,6 +2,7 @@ package io.lockstep.coordinator.server;
 
 import io.lockstep.coordinator.core.BarrierCore;
 import io.lockstep.coordinator.core.BarrierView;
+import io.lockstep.coordinator.core.BoundedReader;
 import io.lockstep.coordinator.core.Command;
 import io.lockstep.coordinator.core.CoordinatorState;
 import io.lockstep.coordinator.core.Effect;
@@ -402,11 +403,18 @@ public final class CoreDriver implements CoordinatorState.Outputs {
         timerAt = BarrierCore.NO_DEADLINE;
     }
 
-    /** Applies one log entry's inputs, in order, at the time the leader stamped it. On the executor. */
-    public void appliedBatch(List<Input> inputs, long stampMillis) {
+    /**
+     * Applies one log entry's inputs, in order, at the time the leader stamped it; {@code entry} names the entry in
+     * what is logged. Returns how many of them failed to apply (each logged). On the executor.
+     */
+    public int appliedBatch(List<Input> inputs, long stampMillis, Object entry) {
+        int failed = 0;
         for (int i = 0; i < inputs.size(); i++) {
-            applied(inputs.get(i), stampMillis);
+            if (!applied(inputs.get(i), stampMillis, entry)) {
+                failed++;
+            }
         }
+        return failed;
     }
 
     /** Writes the state; see {@link CoordinatorState#writeSnapshot}. On the executor. */
@@ -414,9 +422,17 @@ public final class CoreDriver implements CoordinatorState.Outputs {
         state.writeSnapshot(out);
     }
 
-    /** Replaces the state with the one {@code in} holds (a snapshot). Any thread; done when it returns. */
-    public void loadSnapshot(java.io.DataInput in) throws java.io.IOException {
-        CoordinatorState loaded = CoordinatorState.readSnapshot(in, limits, unknownSession);
+    /**
+     * Replaces the state with the one {@code in} holds (a snapshot); {@link BoundedReader.Malformed} if it holds none,
+     * the state then unchanged. Any thread; done when it returns.
+     */
+    public void loadSnapshot(BoundedReader in) throws BoundedReader.Malformed {
+        CoordinatorState loaded;
+        try {
+            loaded = CoordinatorState.readSnapshot(in, limits, unknownSession);
+        } catch (RuntimeException e) { // a bug in the decoder; still only a snapshot that cannot be used
+            throw new BoundedReader.Malformed(e.toString());
+        }
         executor.submit(() -> {
             state = loaded;
             sessionCount = state.sessionCount();
@@ -428,17 +444,25 @@ public final class CoreDriver implements CoordinatorState.Outputs {
 
     /** Applies {@code input} at {@code stampMillis}: called by the {@link CommandLog}, on the core's executor. */
     void applied(Input input, long stampMillis) {
+        applied(input, stampMillis, null);
+    }
+
+    /** As {@link #applied(Input, long)}; false if applying it failed (logged, naming {@code entry} if not null). */
+    private boolean applied(Input input, long stampMillis, Object entry) {
         if (shutDown) {
-            return;
+            return true;
         }
+        boolean ok = true;
         if (input instanceof Input.Request r && r.request() instanceof Message.Await a && !pendingArrivals.isEmpty()) {
             pendingArrivals.computeIfPresent(a.barrier(), (name, n) -> n > 1 ? n - 1 : null);
         }
         try {
             state.apply(input, stampMillis, this);
-        } catch (RuntimeException e) {
-            // A bug in the core must not take the coordinator down; it is loud so it gets fixed.
-            log.error("coordinator state failed on {}", input, e);
+        } catch (RuntimeException | Error e) {
+            // A bug in the core must not take the coordinator down (in a group, every replica fails alike on the
+            // same input and carries on alike); it is loud so it gets fixed.
+            log.error("coordinator state failed on {}{}", input, entry == null ? "" : " of log entry " + entry, e);
+            ok = false;
         }
         for (int i = 0; i < toFlush.size(); i++) {
             ServerSession s = toFlush.get(i);
@@ -459,6 +483,7 @@ public final class CoreDriver implements CoordinatorState.Outputs {
                 commands.submit(i, clockMillis.getAsLong());
             }
         }
+        return ok;
     }
 
     @Override

@@ -34,6 +34,13 @@ public final class Metrics {
     public final Histogram batchSizes;
     /** In a group: from proposing a log entry to its being applied here, on the leader (what replication costs). */
     public final Histogram commitSeconds;
+    /**
+     * In a group: log entries that did not decode, or whose inputs failed to apply, skipped alike on every replica.
+     * Registered with the group's gauges (a single coordinator has no log).
+     */
+    public final Counter badEntries = Counter.builder().name("lockstep_raft_bad_entries")
+            .help("Log entries this node skipped because they did not decode or failed to apply").withoutExemplars()
+            .build();
     /** The data point of {@link #framesReceived} for each client frame type, by type code. */
     private final CounterDataPoint[] framesReceivedByType = new CounterDataPoint[0x80];
 
@@ -94,10 +101,15 @@ public final class Metrics {
     }
 
     /**
-     * The gauges of a group node: its Raft term, commit and applied index, and whether it leads (1) or follows (0),
-     * read when scraped.
+     * The metrics of a group node: its Raft term, commit and applied index, whether it leads (1) or follows (0), and
+     * the calls its Raft port refused (read when scraped); and {@link #badEntries}.
      */
-    public void group(LongSupplier term, LongSupplier commitIndex, LongSupplier appliedIndex, BooleanSupplier leads) {
+    public void group(LongSupplier term, LongSupplier commitIndex, LongSupplier appliedIndex, BooleanSupplier leads,
+                      LongSupplier refusedCalls) {
+        registry.register(badEntries);
+        CounterWithCallback.builder().name("lockstep_raft_calls_refused")
+                .help("Calls to Ratis's client or admin service on this node's Raft port, refused")
+                .callback(cb -> cb.call(refusedCalls.getAsLong())).register(registry);
         GaugeWithCallback.builder().name("lockstep_raft_term").help("The Raft term this node is in")
                 .callback(cb -> cb.call(term.getAsLong())).register(registry);
         GaugeWithCallback.builder().name("lockstep_raft_commit_index").help("The highest log index known committed")

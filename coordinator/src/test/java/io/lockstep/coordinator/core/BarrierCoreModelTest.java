@@ -156,10 +156,9 @@ class BarrierCoreModelTest {
         try {
             java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
             core.writeSnapshot(new java.io.DataOutputStream(bytes));
-            java.io.DataInputStream in = new java.io.DataInputStream(
-                    new java.io.ByteArrayInputStream(bytes.toByteArray()));
+            BoundedReader in = new BoundedReader(bytes.toByteArray());
             BarrierCore copy = BarrierCore.readSnapshot(in, limits);
-            assertEquals(-1, in.read(), "the snapshot is read to its end");
+            assertEquals(0, in.left(), "the snapshot is read to its end");
             return copy;
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);

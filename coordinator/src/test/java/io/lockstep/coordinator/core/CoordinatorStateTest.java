@@ -3,9 +3,7 @@ package io.lockstep.coordinator.core;
 import io.lockstep.protocol.Message;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -135,8 +133,8 @@ class CoordinatorStateTest {
 
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         state.writeSnapshot(new DataOutputStream(bytes));
-        CoordinatorState copy = CoordinatorState.readSnapshot(new DataInputStream(
-                new ByteArrayInputStream(bytes.toByteArray())), BarrierCore.Limits.DEFAULT, "is unknown here");
+        CoordinatorState copy = CoordinatorState.readSnapshot(new BoundedReader(bytes.toByteArray()),
+                BarrierCore.Limits.DEFAULT, "is unknown here");
         for (CoordinatorState s : List.of(state, copy)) {
             state = s;
             assertEquals(List.of("welcome 9 session 2 resumed at 1"), apply(new Input.Hello(9, "pratik", 2, 0, 4,
