@@ -4,6 +4,7 @@
 #   atomix         Atomix 3.1.12's Raft DistributedCyclicBarrier, 3 members (its run.sh, its own flags)
 #   ratis-plain    the plain way on Ratis: one entry and one Ratis client call per arrival (Netty, disk log, C1+serial)
 #   group-disk     a Lockstep group of 3, disk log (the default: an arrival is acknowledged once a majority has it on disk)
+#   group-tls      the same with mutual TLS between the nodes (--peer-tls-*, certificates from bin/peer-certs)
 #   group-memory   a Lockstep group of 3, memory log
 #   single         one Lockstep coordinator
 #   ratis-alone    no barrier at all: 3 Ratis servers set up as a group's nodes, the leader committing one 128-byte
@@ -19,12 +20,13 @@
 #   SYSTEMS="atomix ratis-alone"        only these (default: all six above)
 #   REFS=dir                            where atomix/ and ratis/ are (default ../shared/bench); copied and built once
 #   FAILOVERS=20 bench/ha.sh failover   instead: kill -9 of the leader 20 times, the pause each time
+#   PEER_TLS=1 FAILOVERS=20 bench/ha.sh failover    the same with mutual TLS between the nodes
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # Two of these at once would each measure the other: the second refuses to start.
 exec 9> "${TMPDIR:-/tmp}/lockstep-bench-ha.lock"
 flock -n 9 || { echo "ha.sh: another bench/ha.sh is running here; wait for it (two at once would both be wrong)" >&2; exit 1; }
-SYSTEMS=${SYSTEMS:-atomix ratis-plain group-disk group-memory single ratis-alone}
+SYSTEMS=${SYSTEMS:-atomix ratis-plain group-disk group-tls group-memory single ratis-alone}
 SIZES=${SIZES:-4 16}; REPS=${REPS:-3}; ROUNDS=${ROUNDS:-1000}; WARMUP=${WARMUP:-2000}; CLIENT_PROCS=${CLIENT_PROCS:-1}
 TUNED=${TUNED:--XX:TieredStopAtLevel=1 -XX:+UseSerialGC}
 REFS=${REFS:-../shared/bench}
@@ -32,7 +34,7 @@ JAR=bench/target/lockstep-bench.jar
 [ -f "$JAR" ] && [ -f coordinator/target/lockstep-coordinator.jar ] || mvn -q -B -DskipTests package
 
 if [ "${1:-}" = failover ]; then
-  exec java -cp "$JAR" io.lockstep.bench.Failover "${FAILOVERS:-20}"
+  exec java -cp "$JAR" io.lockstep.bench.Failover "${FAILOVERS:-20}" "$([ "${PEER_TLS:-0}" = 1 ] && echo tls || echo plaintext)"
 fi
 
 work=${WORK:-/tmp/lockstep-ha-refs}
@@ -106,6 +108,10 @@ for P in $SIZES; do
     if on group-disk; then
       read -r r c <<< "$(lockstep "$P" --group 3 --raft-log disk --coordinator-opts "$TUNED" --worker-opts "$TUNED")"
       row group-disk "$P" "$rep" "$r" "$c" "$a"
+    fi
+    if on group-tls; then
+      read -r r c <<< "$(lockstep "$P" --group 3 --raft-log disk --peer-tls --coordinator-opts "$TUNED" --worker-opts "$TUNED")"
+      row group-tls "$P" "$rep" "$r" "$c" "$a"
     fi
     if on group-memory; then
       read -r r c <<< "$(lockstep "$P" --group 3 --raft-log memory --coordinator-opts "$TUNED" --worker-opts "$TUNED")"

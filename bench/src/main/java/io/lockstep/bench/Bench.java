@@ -82,6 +82,10 @@ public final class Bench implements Callable<Integer> {
             description = "With --group: the nodes' Raft log (default: ${DEFAULT-VALUE}, the coordinator's default).")
     String raftLog;
 
+    @Option(names = "--peer-tls",
+            description = "With --group: mutual TLS between the nodes (certificates made by bin/peer-certs).")
+    boolean peerTls;
+
     @Option(names = "--coordinator-jar", paramLabel = "JAR",
             description = "The coordinator jar to start (default: coordinator/target/lockstep-coordinator.jar "
                     + "next to this jar's module).")
@@ -141,7 +145,7 @@ public final class Bench implements Callable<Integer> {
                     nodes.add(coord);
                     address = "127.0.0.1:" + awaitListening(coord, log);
                 } else {
-                    localGroup = new LocalGroup(cmd, group, raftLog);
+                    localGroup = new LocalGroup(cmd, group, raftLog, peerTls);
                     nodes.addAll(localGroup.processes());
                     address = localGroup.addresses();
                 }
@@ -234,7 +238,7 @@ public final class Bench implements Callable<Integer> {
                     wallS, rounds / wallS, merged.getValueAtPercentile(50) / 1000,
                     merged.getValueAtPercentile(99) / 1000, merged.getMaxValue() / 1000, clientUsPerRound,
                     nodes.isEmpty() ? "" : String.format(Locale.ROOT, " coordinator_cpu_us=%.1f",
-                            cpuUsed.toNanos() / 1e3 / rounds) + (group > 0 ? " group=" + group + " raft_log=" + raftLog
+                            cpuUsed.toNanos() / 1e3 / rounds) + (group > 0 ? " group=" + group + " raft_log=" + raftLog + " peer_tls=" + peerTls
                             : ""));
             return 0;
         } finally {

@@ -25,6 +25,7 @@ public final class Failover {
 
     public static void main(String[] args) throws Exception {
         int tries = args.length > 0 ? Integer.parseInt(args[0]) : 20;
+        boolean peerTls = args.length > 1 && args[1].equals("tls"); // else plaintext on loopback
         Path self = Path.of(Failover.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         Path jar = self.getParent().resolve("../../coordinator/target/lockstep-coordinator.jar").normalize();
         String java = ProcessHandle.current().info().command().orElse("java");
@@ -34,7 +35,7 @@ public final class Failover {
         AtomicLong lastRelease = new AtomicLong(System.nanoTime());
         AtomicLong rounds = new AtomicLong();
         AtomicReference<Pause> pause = new AtomicReference<>();
-        try (LocalGroup group = new LocalGroup(base, 3, "disk");
+        try (LocalGroup group = new LocalGroup(base, 3, "disk", peerTls);
              LockstepClient a = LockstepClient.builder().address(group.addresses()).clientName("a").connect();
              LockstepClient b = LockstepClient.builder().address(group.addresses()).clientName("b").connect()) {
             DistributedBarrier ba = a.barrier("failover", 2);

@@ -26,6 +26,7 @@ final class LocalGroup implements AutoCloseable {
 
     private final List<String> base;
     private final String raftLog;
+    private final boolean peerTls;
     private final Path data;
     private final int[] clientPorts;
     private final int[] httpPorts;
@@ -34,10 +35,14 @@ final class LocalGroup implements AutoCloseable {
     private final Path[] logs;
     private final HttpClient http = HttpClient.newHttpClient();
 
-    /** {@code base}: the coordinator's command line up to its own options (java, JVM flags, -jar, the jar, ...). */
-    LocalGroup(List<String> base, int size, String raftLog) throws Exception {
+    /**
+     * {@code base}: the coordinator's command line up to its own options (java, JVM flags, -jar, the jar, ...);
+     * {@code peerTls}: mutual TLS between the nodes, with certificates {@code bin/peer-certs} makes for them.
+     */
+    LocalGroup(List<String> base, int size, String raftLog, boolean peerTls) throws Exception {
         this.base = base;
         this.raftLog = raftLog;
+        this.peerTls = peerTls;
         this.data = Files.createTempDirectory("lockstep-bench-group-");
         int[] ports = freePorts(3 * size);
         clientPorts = new int[size];
@@ -49,6 +54,17 @@ final class LocalGroup implements AutoCloseable {
             p.add("n" + (i + 1) + "=127.0.0.1:" + ports[size + i]);
         }
         peers = String.join(",", p);
+        if (peerTls) {
+            List<String> certs = new ArrayList<>(List.of(peerCertsScript().toString(), data.resolve("certs").toString()));
+            for (int i = 0; i < size; i++) {
+                certs.add("n" + (i + 1) + "=127.0.0.1");
+            }
+            Process made = new ProcessBuilder(certs).redirectErrorStream(true).start();
+            String said = new String(made.getInputStream().readAllBytes());
+            if (made.waitFor() != 0) {
+                throw new IOException("bin/peer-certs failed: " + said);
+            }
+        }
         nodes = new Process[size];
         logs = new Path[size];
         for (int i = 0; i < size; i++) {
@@ -57,6 +73,16 @@ final class LocalGroup implements AutoCloseable {
         for (int i = 0; i < size; i++) {
             awaitListening(i);
         }
+    }
+
+    /** The checkout's {@code bin/peer-certs}, found from this jar ({@code bench/target/lockstep-bench.jar}). */
+    private static Path peerCertsScript() throws Exception {
+        Path self = Path.of(LocalGroup.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        Path script = self.getParent().resolve("../../bin/peer-certs").normalize();
+        if (!Files.isExecutable(script)) {
+            throw new IOException("peer TLS needs " + script + " (and openssl)");
+        }
+        return script;
     }
 
     /** {@code n} distinct ports free now (held together while they are chosen). */
@@ -81,6 +107,12 @@ final class LocalGroup implements AutoCloseable {
         List<String> cmd = new ArrayList<>(base);
         cmd.addAll(List.of("--port", "" + clientPorts[i], "--http-port", "" + httpPorts[i], "--node-id", "n" + (i + 1),
                 "--peers", peers, "--data-dir", data.resolve("n" + (i + 1)).toString(), "--raft-log", raftLog));
+        if (peerTls) {
+            Path certs = data.resolve("certs");
+            cmd.addAll(List.of("--peer-tls-cert", certs.resolve("n" + (i + 1) + ".pem").toString(),
+                    "--peer-tls-key", certs.resolve("n" + (i + 1) + "-key.pem").toString(),
+                    "--peer-tls-ca", certs.resolve("ca.pem").toString()));
+        }
         logs[i] = Files.createTempFile("lockstep-bench-node-", ".log");
         nodes[i] = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(logs[i].toFile()).start();
     }

@@ -31,7 +31,7 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * What Apache Ratis alone does here, for comparison with a group: three Ratis servers set up as a Lockstep group
- * sets up its own (Netty transport, the same log settings, proposals submitted on the leader's own division), whose
+ * sets up its own (gRPC transport, the same log settings, proposals submitted on the leader's own division), whose
  * leader commits one small entry at a time — propose, wait until it is applied, propose the next — and nothing else:
  * no clients, no barrier, a state machine that only counts. A barrier round needs one such commit after its last
  * arrival (a release is sent only once every arrival is on a majority), so this is about the most rounds a second a
@@ -93,6 +93,7 @@ public final class RatisAlone {
                 .setGroup(RaftGroup.valueOf(GROUP, peers))
                 .setStateMachine(new Counting(leads))
                 .setProperties(p)
+                .setParameters(ReplicatedLog.raftParameters(node, ReplicatedLog.peerServicesOnly()))
                 .setOption(RaftStorage.StartupOption.FORMAT)
                 .build();
         server.start();

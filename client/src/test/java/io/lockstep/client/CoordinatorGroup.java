@@ -19,8 +19,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * A coordinator group of separate JVMs on loopback, started from the real jar as an operator would start it: node
- * {@code i} is {@code n<i+1>}, with fixed ports (so a restarted node comes back where it was) and its own data
- * directory. Nodes can be killed (SIGKILL) and restarted.
+ * {@code i} is {@code n<i+1>}, with fixed ports (so a restarted node comes back where it was), its own data
+ * directory, and mutual TLS between the nodes (certificates of a throwaway group CA). Nodes can be killed (SIGKILL)
+ * and restarted, also with other certificates.
  */
 final class CoordinatorGroup implements AutoCloseable {
 
@@ -37,6 +38,9 @@ final class CoordinatorGroup implements AutoCloseable {
     private final List<String> jvm;
     private final List<String> options;
     private final Proc[] nodes;
+    /** The group's CA, and each node's peer TLS options (its certificate and key, and the CA). */
+    private final TestCertificates ca;
+    private final List<List<String>> peerTls = new ArrayList<>();
 
     CoordinatorGroup(int size, String... options) throws Exception {
         this(size, List.of(), options);
@@ -59,6 +63,11 @@ final class CoordinatorGroup implements AutoCloseable {
         }
         this.peers = String.join(",", p);
         this.nodes = new Proc[size];
+        this.ca = new TestCertificates();
+        for (int i = 0; i < size; i++) {
+            Path[] own = ca.issue("n" + (i + 1));
+            peerTls.add(peerTlsOptions(own[0], own[1], ca.caPem()));
+        }
         startAll();
     }
 
@@ -77,6 +86,21 @@ final class CoordinatorGroup implements AutoCloseable {
             }
         }
         return ports;
+    }
+
+    static List<String> peerTlsOptions(Path cert, Path key, Path ca) {
+        return List.of("--peer-tls-cert", cert.toString(), "--peer-tls-key", key.toString(), "--peer-tls-ca",
+                ca.toString());
+    }
+
+    /** The group's CA: it signed every node's certificate. */
+    TestCertificates ca() {
+        return ca;
+    }
+
+    /** Node {@code i}'s peer TLS options from its next start on (another CA's certificate, say). */
+    void usePeerTls(int i, List<String> options) {
+        peerTls.set(i, options);
     }
 
     /** Starts (or restarts) node {@code i} and waits until it listens. */
@@ -104,6 +128,7 @@ final class CoordinatorGroup implements AutoCloseable {
         cmd.addAll(List.of("-jar", JAR.getPath(), "--bind", "127.0.0.1", "--port", "" + clientPorts[i],
                 "--http-port", "" + httpPorts[i],
                 "--node-id", "n" + (i + 1), "--peers", peers, "--data-dir", data.resolve("n" + (i + 1)).toString()));
+        cmd.addAll(peerTls.get(i));
         cmd.addAll(options);
         nodes[i] = new Proc(cmd);
     }
@@ -127,6 +152,15 @@ final class CoordinatorGroup implements AutoCloseable {
 
     int size() {
         return nodes.length;
+    }
+
+    /** The members, by id, with the address of their Raft traffic. */
+    java.util.Map<String, String> peers() {
+        java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+        for (String p : peers.split(",")) {
+            m.put(p.substring(0, p.indexOf('=')), p.substring(p.indexOf('=') + 1));
+        }
+        return m;
     }
 
     /** Every node's client address, as a client takes them. */
@@ -201,8 +235,10 @@ final class CoordinatorGroup implements AutoCloseable {
                 p.process.destroyForcibly();
             }
         }
-        try (Stream<Path> files = Files.walk(data)) {
-            files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        for (Path dir : List.of(data, ca.dir)) {
+            try (Stream<Path> files = Files.walk(dir)) {
+                files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
         }
     }
 }

@@ -38,7 +38,7 @@ class ComposeClusterIT {
     void theComposeClusterPlaysTheGameInStepAcrossHosts() throws Exception {
         NetnsCluster.assumeAvailable();
         ComposeFile compose = ComposeFile.read(ROOT, "docker-compose.yml");
-        try (Services services = new Services(compose, Map.of())) {
+        try (Services services = new Services(compose)) {
             services.startAllButThoseWaitingForOthersToFinish();
             List<String> players = services.players();
             services.checkTheGame(players);
@@ -66,14 +66,9 @@ class ComposeClusterIT {
     @Test
     void theReplicatedComposeClusterPlaysOnAcrossAKillOfTheLeaderMidGame() throws Exception {
         NetnsCluster.assumeAvailable();
+        PeerCerts.assumeAvailable(); // its peer-certs service runs bin/peer-certs
         ComposeFile compose = ComposeFile.read(ROOT, "docker-compose.ha.yml");
-        Path data = Files.createTempDirectory("lockstep-cluster-data-");
-        Map<String, Map<String, String>> overrides = new LinkedHashMap<>();
-        for (String node : List.of("coord1", "coord2", "coord3")) {
-            // The volume each container mounts there is a directory of this test's here.
-            overrides.put(node, Map.of("LOCKSTEP_DATA_DIR", data.resolve(node).toString()));
-        }
-        try (Services services = new Services(compose, overrides)) {
+        try (Services services = new Services(compose)) {
             services.startAllButThoseWaitingForOthersToFinish();
             List<String> players = services.players();
             for (String p : players) {
@@ -100,42 +95,55 @@ class ComposeClusterIT {
         final ComposeFile compose;
         final NetnsCluster cluster;
         final Path logs;
-        final Map<String, Map<String, String>> overrides;
+        /** Each named volume: a directory of this test's, where every service that mounts it finds it. */
+        final Map<String, Path> volumes = new LinkedHashMap<>();
         final Map<String, ChildProcess> running = new LinkedHashMap<>();
         final Set<String> healthy = new TreeSet<>();
         final List<ComposeFile.Service> pending;
 
-        Services(ComposeFile compose, Map<String, Map<String, String>> overrides) throws Exception {
+        Services(ComposeFile compose) throws Exception {
             this.compose = compose;
-            this.overrides = overrides;
             this.logs = Files.createTempDirectory("lockstep-cluster-");
             this.cluster = new NetnsCluster(new ArrayList<>(compose.services().keySet()));
             this.pending = new ArrayList<>(compose.services().values());
         }
 
-        /** Starts, in depends_on order, every service that does not wait for another to exit. */
+        /**
+         * Starts, in depends_on order, every service that does not wait for another to exit, and those that wait only
+         * for services that wait for nothing (init jobs, such as the one that makes the certificates), once those have
+         * exited 0.
+         */
         void startAllButThoseWaitingForOthersToFinish() throws Exception {
             while (true) {
                 ComposeFile.Service next = pending.stream()
-                        .filter(s -> healthy.containsAll(s.healthyBefore()) && s.completedBefore().isEmpty())
+                        .filter(s -> healthy.containsAll(s.healthyBefore()) && s.completedBefore().stream()
+                                .allMatch(dep -> compose.services().get(dep).waitsForNothing()))
                         .findFirst().orElse(null);
                 if (next == null) {
                     return;
                 }
+                for (String dep : next.completedBefore()) {
+                    completed(dep);
+                }
                 start(next);
             }
+        }
+
+        /** Waits until {@code service}, started already, has exited 0. */
+        private void completed(String service) throws Exception {
+            ChildProcess d = running.get(service);
+            if (d == null) {
+                throw new AssertionError(service + " is waited for, and never starts");
+            }
+            assertTrue(d.process().waitFor(90, TimeUnit.SECONDS), service + " did not finish in 90 s");
+            assertEquals(0, d.process().exitValue(), service + " failed: " + d.allLines());
         }
 
         /** Starts the rest, as compose's service_completed_successfully does: once those they wait for exited 0. */
         void startTheRestAndCheckGameOver() throws Exception {
             for (ComposeFile.Service s : new ArrayList<>(pending)) {
                 for (String dep : s.completedBefore()) {
-                    ChildProcess d = running.get(dep);
-                    if (d == null) {
-                        throw new AssertionError(s.name() + " waits for " + dep + ", which never starts");
-                    }
-                    assertTrue(d.process().waitFor(90, TimeUnit.SECONDS), dep + " did not finish in 90 s");
-                    assertEquals(0, d.process().exitValue(), dep + " failed: " + d.allLines());
+                    completed(dep);
                 }
                 start(s);
             }
@@ -148,13 +156,30 @@ class ComposeClusterIT {
 
         private void start(ComposeFile.Service s) throws Exception {
             pending.remove(s);
-            Map<String, String> env = new LinkedHashMap<>(s.environment());
-            env.putAll(overrides.getOrDefault(s.name(), Map.of()));
-            running.put(s.name(), cluster.start(s.name(), s.command(), env, logs.resolve(s.name() + ".log")));
+            // A path inside a volume the service mounts is that path in the volume's directory here.
+            Map<String, Path> mounts = new LinkedHashMap<>();
+            for (Map.Entry<String, String> v : s.volumes().entrySet()) {
+                Path dir = volumes.computeIfAbsent(v.getKey(), name -> logs.resolve("volume-" + name));
+                Files.createDirectories(dir);
+                mounts.put(v.getValue(), dir);
+            }
+            List<String> command = s.command().stream().map(a -> inVolume(a, mounts)).toList();
+            Map<String, String> env = new LinkedHashMap<>();
+            s.environment().forEach((k, v) -> env.put(k, inVolume(v, mounts)));
+            running.put(s.name(), cluster.start(s.name(), command, env, logs.resolve(s.name() + ".log")));
             if (!s.healthcheck().isEmpty()) {
                 awaitHealthy(s, running.get(s.name()));
             }
             healthy.add(s.name());
+        }
+
+        private static String inVolume(String value, Map<String, Path> mounts) {
+            for (Map.Entry<String, Path> m : mounts.entrySet()) {
+                if (value.equals(m.getKey()) || value.startsWith(m.getKey() + "/")) {
+                    return m.getValue() + value.substring(m.getKey().length());
+                }
+            }
+            return value;
         }
 
         List<String> players() {

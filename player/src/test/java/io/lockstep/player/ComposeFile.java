@@ -18,16 +18,23 @@ import java.util.regex.Pattern;
  * The services of {@code docker-compose.yml}, turned into the commands that would run in their containers:
  * each service's image target (its own {@code build}, or that of the service that builds its {@code image}) is
  * looked up in the {@code Dockerfile}, whose {@code ENTRYPOINT} for that stage gives the program, unless the
- * service names its own {@code entrypoint}; a jar under {@code /app/} is replaced by the jar Maven built here.
+ * service names its own {@code entrypoint}; a jar under {@code /app/} is replaced by the jar Maven built here, and
+ * another file there (a script the Dockerfile copies from {@code bin/}) by the checkout's {@code bin/} one.
  */
 record ComposeFile(Map<String, Service> services) {
 
     /**
      * One service: the full command line, its environment, the services that must be healthy (or must have exited
-     * 0) before it starts, and its health check.
+     * 0) before it starts, its health check, and the named volumes it mounts (volume name to the path it is mounted
+     * at).
      */
     record Service(String name, List<String> command, Map<String, String> environment, List<String> healthyBefore,
-                   List<String> completedBefore, List<String> healthcheck) {
+                   List<String> completedBefore, List<String> healthcheck, Map<String, String> volumes) {
+
+        /** A service that waits for nothing and runs to its end first, as an init container does. */
+        boolean waitsForNothing() {
+            return healthyBefore.isEmpty() && completedBefore.isEmpty();
+        }
     }
 
     private static final Pattern FROM = Pattern.compile("^FROM\\s+\\S+\\s+AS\\s+(\\S+)", Pattern.CASE_INSENSITIVE);
@@ -85,7 +92,13 @@ record ComposeFile(Map<String, Service> services) {
                     default -> throw new IOException("unsupported healthcheck " + t);
                 };
             }
-            services.put(e.getKey(), new Service(e.getKey(), command, env, healthyBefore, completedBefore, health));
+            Map<String, String> volumes = new LinkedHashMap<>();
+            for (Object v : (List<Object>) s.getOrDefault("volumes", List.of())) {
+                String[] parts = String.valueOf(v).split(":");
+                volumes.put(parts[0], parts[1]); // name:/path[:ro]
+            }
+            services.put(e.getKey(), new Service(e.getKey(), command, env, healthyBefore, completedBefore, health,
+                    volumes));
         }
         return new ComposeFile(services);
     }
@@ -112,7 +125,10 @@ record ComposeFile(Map<String, Service> services) {
         return result;
     }
 
-    /** {@code /app/lockstep-x.jar} becomes {@code ROOT/<module>/target/lockstep-x.jar}; {@code java} this JVM's. */
+    /**
+     * {@code /app/lockstep-x.jar} becomes {@code ROOT/<module>/target/lockstep-x.jar}, {@code /app/x} becomes
+     * {@code ROOT/bin/x}; {@code java} this JVM's.
+     */
     private static String localJar(Path root, String part) throws IOException {
         if (part.equals("java")) {
             return ChildProcess.java();
@@ -128,6 +144,13 @@ record ComposeFile(Map<String, Service> services) {
                 }
             }
             throw new IOException(jar + " is not built under " + root + "/*/target; run mvn package first");
+        }
+        if (part.startsWith("/app/")) {
+            Path script = root.resolve("bin").resolve(part.substring("/app/".length()));
+            if (!Files.isExecutable(script)) {
+                throw new IOException(part + " has no counterpart " + script + " in this checkout");
+            }
+            return script.toString();
         }
         return part;
     }

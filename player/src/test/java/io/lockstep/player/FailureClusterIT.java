@@ -149,13 +149,22 @@ class FailureClusterIT {
                 peers.add("n" + c.charAt(1) + "=" + net.address(c) + ":7790");
                 nodes.add(net.address(c) + ":7777");
             }
+            // The nodes are on separate hosts: their Raft traffic is mutual TLS, as a node requires off loopback.
+            Path certs = logs.resolve("certs");
+            Map<String, String> hosts = new java.util.LinkedHashMap<>();
+            for (String c : List.of("c1", "c2", "c3")) {
+                hosts.put("n" + c.charAt(1), net.address(c));
+            }
+            PeerCerts.make(ROOT, certs, hosts);
             Map<String, ChildProcess> coords = new java.util.LinkedHashMap<>();
             for (String c : List.of("c1", "c2", "c3")) {
-                coords.put(c, net.start(c, List.of(ChildProcess.java(), "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
-                        "-jar", ROOT.resolve("coordinator/target/lockstep-coordinator.jar").toString(), "--port", "7777",
-                        "--bind", "0.0.0.0", "--no-http", "--min-lease", "200", "--node-id", "n" + c.charAt(1),
-                        "--peers", String.join(",", peers), "--data-dir", logs.resolve("data-" + c).toString()),
-                        Map.of(), logs.resolve(c + ".log")));
+                List<String> cmd = new ArrayList<>(List.of(ChildProcess.java(), "-XX:TieredStopAtLevel=1",
+                        "-XX:+UseSerialGC", "-jar", ROOT.resolve("coordinator/target/lockstep-coordinator.jar").toString(),
+                        "--port", "7777", "--bind", "0.0.0.0", "--no-http", "--min-lease", "200", "--node-id",
+                        "n" + c.charAt(1), "--peers", String.join(",", peers), "--data-dir",
+                        logs.resolve("data-" + c).toString()));
+                cmd.addAll(PeerCerts.options(certs, "n" + c.charAt(1)));
+                coords.put(c, net.start(c, cmd, Map.of(), logs.resolve(c + ".log")));
             }
             for (ChildProcess c : coords.values()) {
                 line(c, LISTENING, 60);

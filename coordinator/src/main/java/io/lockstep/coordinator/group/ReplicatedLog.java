@@ -259,6 +259,23 @@ public final class ReplicatedLog implements CommandLog {
         int inputs = batch.size();
         batch.clear();
         driver.metrics().batchSizes.observe(inputs);
+        send(entry, inputs);
+    }
+
+    /**
+     * Proposes {@code entry} as it is, on the driver's executor: for tests of what an entry that is not one
+     * {@link InputCodec} wrote does to every replica (a node itself proposes only what it encodes).
+     */
+    void proposeAsIs(byte[] entry) {
+        driver.executor().execute(() -> send(entry, 0));
+    }
+
+    /** True while this node leads and has taken over. */
+    boolean leads() {
+        return leading;
+    }
+
+    private void send(byte[] entry, int inputs) {
         RaftClientRequest request = RaftClientRequest.newBuilder()
                 .setClientId(proposer)
                 .setServerId(self)
