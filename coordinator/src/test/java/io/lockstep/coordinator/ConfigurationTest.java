@@ -1,5 +1,6 @@
 package io.lockstep.coordinator;
 
+import io.lockstep.coordinator.group.GroupConfig;
 import io.lockstep.coordinator.server.ServerConfig;
 import org.junit.jupiter.api.Test;
 
@@ -96,5 +97,63 @@ class ConfigurationTest {
         assertEquals(2, run(Map.of("LOCKSTEP_PORT", "not-a-port")));
         assertEquals(2, run(Map.of("LOCKSTEP_CONFIG", "/nonexistent/lockstep.properties")));
         assertTrue(lastError.contains("config file"), lastError);
+    }
+
+    private static GroupConfig group(String... args) throws Exception {
+        Main main = new Main(Map.of());
+        Main.commandLine(main, new EnvironmentDefaults(Map.of(), null)).parseArgs(args);
+        return main.groupConfig();
+    }
+
+    private static final String[] ACROSS_HOSTS = {"--node-id", "n1", "--data-dir", "/tmp/lockstep-n1", "--peers",
+            "n1=10.1.1.1:7790,n2=10.1.1.2:7790,n3=10.1.1.3:7790"};
+
+    private static String[] with(String[] base, String... more) {
+        String[] all = java.util.Arrays.copyOf(base, base.length + more.length);
+        System.arraycopy(more, 0, all, base.length, more.length);
+        return all;
+    }
+
+    @Test
+    void aGroupAcrossHostsNeedsPeerTlsOrSaysOnPurposeThatItRunsWithout() throws Exception {
+        assertEquals(2, run(Map.of(), ACROSS_HOSTS));
+        assertTrue(lastError.startsWith("lockstep-coordinator: the group's Raft traffic would cross the network in "
+                + "plaintext (n1=10.1.1.1:7790 is not on loopback)"), lastError);
+        assertTrue(lastError.contains("--peer-tls-cert") && lastError.contains("--peer-insecure"), lastError);
+
+        GroupConfig insecure = group(with(ACROSS_HOSTS, "--peer-insecure"));
+        assertTrue(insecure.plaintextAcrossNetwork(), "allowed, on purpose");
+        Main main = new Main(Map.of("LOCKSTEP_PEER_INSECURE", "true"));
+        Main.commandLine(main, new EnvironmentDefaults(Map.of("LOCKSTEP_PEER_INSECURE", "true"), null))
+                .parseArgs(ACROSS_HOSTS);
+        GroupConfig fromEnvironment = main.groupConfig();
+        assertTrue(fromEnvironment.peerInsecure(), "LOCKSTEP_PEER_INSECURE=true, as in a compose file");
+
+        GroupConfig loopback = group("--node-id", "n1", "--data-dir", "/tmp/lockstep-n1", "--peers",
+                "n1=127.0.0.1:7790,n2=localhost:7791,n3=127.0.0.1:7792");
+        assertTrue(loopback.onLoopback() && !loopback.plaintextAcrossNetwork(), "loopback needs nothing");
+    }
+
+    @Test
+    void peerTlsOptionsThatCannotWorkGiveOneLineAndExitCodeTwo() throws Exception {
+        Path garbage = Files.createTempFile("not-a-certificate", ".pem");
+        Files.writeString(garbage, "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n");
+        String g = garbage.toString();
+        String[][] cases = {
+                {"--peer-tls-cert", g},
+                {"--peer-tls-cert", "/nonexistent.pem", "--peer-tls-key", g, "--peer-tls-ca", g},
+                {"--peer-tls-cert", g, "--peer-tls-key", g, "--peer-tls-ca", g},
+                {"--peer-tls-cert", g, "--peer-tls-key", g, "--peer-tls-ca", g, "--peer-insecure"},
+        };
+        String[] expected = {"needs all three of --peer-tls-cert, --peer-tls-key and --peer-tls-ca",
+                "cannot read --peer-tls-cert /nonexistent.pem", "--peer-tls-ca " + g + " is not a PEM certificate",
+                "--peer-tls-ca " + g + " is not a PEM certificate"};
+        for (int i = 0; i < cases.length; i++) {
+            assertEquals(2, run(Map.of(), with(ACROSS_HOSTS, cases[i])), String.join(" ", cases[i]));
+            assertTrue(lastError.startsWith("lockstep-coordinator: ") && lastError.contains(expected[i]), lastError);
+            assertFalse(lastError.contains("\tat "), "no stack trace: " + lastError);
+        }
+        assertEquals(2, run(Map.of(), "--peer-insecure"));
+        assertTrue(lastError.contains("are for a node of a group: give --peers too"), lastError);
     }
 }

@@ -66,10 +66,20 @@ final class InProcessGroup implements AutoCloseable {
 
     /** Stops every node, then starts them again on their logs. */
     void restartAll() throws Exception {
-        for (CoordinatorServer s : servers) {
-            s.stop("restarting the whole group");
-        }
+        stopAll();
         startAll();
+    }
+
+    /** Stops every node (each takes a snapshot as it stops, unless told not to). */
+    void stopAll() {
+        for (CoordinatorServer s : servers) {
+            s.stop("stopping the whole group");
+        }
+    }
+
+    /** Where node {@code i} keeps its log and snapshots. */
+    Path dataDir(int i) {
+        return data.resolve("n" + (i + 1));
     }
 
     /** Every node's client address, as a client takes them. */

@@ -14,10 +14,14 @@ import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.retry.RetryPolicies;
 import org.apache.ratis.rpc.SupportedRpcType;
 import org.apache.ratis.thirdparty.com.google.protobuf.ByteString;
+import org.apache.ratis.util.MD5FileUtil;
 import org.apache.ratis.util.TimeDuration;
 import org.junit.jupiter.api.Test;
 
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -129,5 +133,51 @@ class PoisonedLogIT {
         } finally {
             System.clearProperty(NO_SNAPSHOT_AT_STOP);
         }
+    }
+
+    @Test
+    void aNodeDoesNotStartFromACorruptSnapshotAndSaysWhichFileInOneLine() throws Exception {
+        Path snapshot;
+        String peers;
+        Path data;
+        try (InProcessGroup group = new InProcessGroup()) {
+            await().atMost(LIMIT).until(() -> group.leader() >= 0);
+            aRoundPasses(group.addresses(), "before");
+            group.stopAll(); // each node snapshots as it stops
+            data = group.dataDir(0);
+            try (Stream<Path> files = Files.walk(data)) {
+                snapshot = files.filter(f -> f.getFileName().toString().matches("snapshot\\.\\d+_\\d+"))
+                        .findFirst().orElseThrow();
+            }
+            peers = String.join(",", group.peers().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+                    .toList());
+            byte[] good = Files.readAllBytes(snapshot);
+            byte[] bad = good.clone();
+            ByteBuffer.wrap(bad).putInt(8, 0x7fffffff); // where a boolean (is there a leader) and more begin
+
+            // Changed bytes under the digest saved beside them: the digest says so.
+            Files.write(snapshot, bad);
+            String said = startFails(peers, data);
+            assertTrue(said.contains("cannot start from the snapshot " + snapshot) && said.contains("MD5"), said);
+
+            // The same bytes with a digest that matches them: the decoder says what is wrong.
+            MD5FileUtil.saveMD5File(snapshot.toFile(), MD5FileUtil.computeMd5ForFile(snapshot.toFile()));
+            said = startFails(peers, data);
+            assertTrue(said.contains("cannot start from the snapshot " + snapshot) && said.contains("a boolean of 127"),
+                    said);
+        }
+    }
+
+    /** Starts node n1 from the real jar on {@code data}; it must exit 1 with one line on stderr, returned. */
+    private static String startFails(String peers, Path data) throws Exception {
+        Process p = new ProcessBuilder(ProcessHandle.current().info().command().orElse("java"), "-jar",
+                "../coordinator/target/lockstep-coordinator.jar", "--bind", "127.0.0.1", "--port", "0", "--no-http",
+                "--node-id", "n1", "--peers", peers, "--data-dir", data.toString())
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the node exits");
+        assertEquals(1, p.exitValue(), err);
+        assertEquals(1, err.lines().count(), "one line: " + err);
+        return err;
     }
 }

@@ -189,16 +189,26 @@ final class ReplicaStateMachine extends BaseStateMachine {
         }
         File file = snapshot.getFile().getPath().toFile();
         try {
-            if (snapshot.getFile().getFileDigest() != null) {
-                MD5FileUtil.verifySavedMD5(file, snapshot.getFile().getFileDigest());
+            // Against the digest saved beside it when it was taken (Ratis's own listing of snapshots reads none).
+            MD5Hash saved = MD5FileUtil.readStoredMd5ForFile(file);
+            if (saved != null && !saved.equals(MD5FileUtil.computeMd5ForFile(file))) {
+                throw new IOException("its MD5 digest is not the one saved beside it when it was taken ("
+                        + MD5FileUtil.getDigestFileForFile(file).getName() + ")");
             }
             driver.loadSnapshot(new BoundedReader(Files.readAllBytes(file.toPath())));
         } catch (IOException e) {
-            throw new IOException("cannot start from the snapshot " + file + ": " + e.getMessage(), e);
+            throw new UnusableSnapshot("cannot start from the snapshot " + file + ": " + e.getMessage(), e);
         }
         TermIndex at = SimpleStateMachineStorage.getTermIndexFromSnapshotFile(file);
         driver.executor().submit(() -> updateLastAppliedTermIndex(at)).syncUninterruptibly();
         log.info("loaded the snapshot at {}", at);
+    }
+
+    /** A snapshot this node cannot start from; its message names the file and says why. */
+    static final class UnusableSnapshot extends IOException {
+        UnusableSnapshot(String message, Throwable cause) {
+            super(message, cause);
+        }
     }
 
     @Override

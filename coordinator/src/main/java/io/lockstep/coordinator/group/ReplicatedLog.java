@@ -126,15 +126,24 @@ public final class ReplicatedLog implements CommandLog {
         driver.metrics().group(() -> division().getInfo().getCurrentTerm(),
                 () -> division().getRaftLog().getLastCommittedIndex(),
                 () -> division().getInfo().getLastAppliedIndex(), () -> leading, peerServices::refused);
-        server = RaftServer.newBuilder()
-                .setServerId(self)
-                .setGroup(group)
-                .setStateMachine(new ReplicaStateMachine(driver, this, proposer))
-                .setProperties(raftProperties(config, bindHost))
-                .setParameters(raftParameters(config, peerServices))
-                .setOption(RaftStorage.StartupOption.RECOVER)
-                .build();
-        server.start();
+        try {
+            server = RaftServer.newBuilder()
+                    .setServerId(self)
+                    .setGroup(group)
+                    .setStateMachine(new ReplicaStateMachine(driver, this, proposer))
+                    .setProperties(raftProperties(config, bindHost))
+                    .setParameters(raftParameters(config, peerServices))
+                    .setOption(RaftStorage.StartupOption.RECOVER)
+                    .build();
+            server.start();
+        } catch (IOException | RuntimeException e) {
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof ReplicaStateMachine.UnusableSnapshot unusable) {
+                    throw unusable; // its one line says what an operator needs; Ratis's wrappers add nothing
+                }
+            }
+            throw e;
+        }
         RaftServer.Division division = server.getDivision(GROUP_ID);
         proposals = division instanceof RaftClientAsynchronousProtocol direct ? direct : server;
         log.info("node {} of group {} started; Raft traffic on {}:{} ({}), log {} in {}", config.nodeId(),
