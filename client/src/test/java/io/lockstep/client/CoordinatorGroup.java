@@ -36,6 +36,7 @@ final class CoordinatorGroup implements AutoCloseable {
     private final int[] httpPorts;
     private final String peers;
     private final List<String> jvm;
+    private final java.util.function.IntFunction<java.util.Map<String, String>> environment;
     private final List<String> options;
     private final Proc[] nodes;
     /** The group's CA, and each node's peer TLS options (its certificate and key, and the CA). */
@@ -48,9 +49,16 @@ final class CoordinatorGroup implements AutoCloseable {
 
     /** {@code jvm}: JVM options of every node beyond the usual ones ({@code -Draft.*} go to Ratis). */
     CoordinatorGroup(int size, List<String> jvm, String... options) throws Exception {
+        this(size, jvm, node -> java.util.Map.of(), options);
+    }
+
+    /** {@code environment}: what each node ({@code 0..size-1}) has in its environment beyond this JVM's. */
+    CoordinatorGroup(int size, List<String> jvm, java.util.function.IntFunction<java.util.Map<String, String>> environment,
+                     String... options) throws Exception {
         assertTrue(JAR.isFile(), "build the coordinator jar first: " + JAR.getAbsolutePath());
         this.data = Files.createTempDirectory("lockstep-group-");
         this.jvm = jvm;
+        this.environment = environment;
         this.options = List.of(options);
         int[] ports = freePorts(3 * size);
         this.clientPorts = new int[size];
@@ -130,7 +138,7 @@ final class CoordinatorGroup implements AutoCloseable {
                 "--node-id", "n" + (i + 1), "--peers", peers, "--data-dir", data.resolve("n" + (i + 1)).toString()));
         cmd.addAll(peerTls.get(i));
         cmd.addAll(options);
-        nodes[i] = new Proc(cmd);
+        nodes[i] = new Proc(cmd, environment.apply(i));
     }
 
     /** SIGKILL of node {@code i}: no goodbye to anyone. */

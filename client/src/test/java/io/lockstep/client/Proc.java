@@ -21,9 +21,16 @@ final class Proc {
     private int consumed;
 
     Proc(List<String> command) throws IOException {
+        this(command, java.util.Map.of());
+    }
+
+    /** {@code command} with {@code env} added to this JVM's environment. */
+    Proc(List<String> command, java.util.Map<String, String> env) throws IOException {
         output = Files.createTempFile("lockstep-it-", ".log");
         output.toFile().deleteOnExit();
-        process = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+        ProcessBuilder b = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(output.toFile());
+        b.environment().putAll(env);
+        process = b.start();
     }
 
     /** This JVM's java, for children. */

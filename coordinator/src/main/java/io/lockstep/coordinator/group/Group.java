@@ -10,10 +10,10 @@ public final class Group {
     }
 
     /**
-     * The node {@code group} names, serving clients as {@code config} says. Its clock is the wall clock: a group's
-     * time is its leaders' clocks, stamped on every log entry.
+     * The node {@code group} names, serving clients as {@code config} says, on a monotonic clock: a group's time is
+     * continued by each leader from the time it took over at (see {@link ReplicatedLog#now}), so no wall clock moves it.
      */
     public static CoordinatorServer node(ServerConfig config, GroupConfig group) {
-        return new CoordinatorServer(config, ReplicatedLog.of(group, config.bindHost()), System::currentTimeMillis);
+        return new CoordinatorServer(config, ReplicatedLog.of(group, config.bindHost()));
     }
 }

@@ -9,6 +9,7 @@ import org.apache.ratis.RaftConfigKeys;
 import org.apache.ratis.conf.Parameters;
 import org.apache.ratis.conf.RaftProperties;
 import org.apache.ratis.grpc.GrpcConfigKeys;
+import org.apache.ratis.grpc.server.GrpcServices;
 import org.apache.ratis.proto.RaftProtos.RoleInfoProto;
 import org.apache.ratis.proto.RaftProtos.ServerRpcProto;
 import org.apache.ratis.protocol.ClientId;
@@ -21,7 +22,6 @@ import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.protocol.exceptions.NotLeaderException;
-import org.apache.ratis.grpc.server.GrpcServices;
 import org.apache.ratis.rpc.SupportedRpcType;
 import org.apache.ratis.server.RaftServer;
 import org.apache.ratis.server.RaftServerConfigKeys;
@@ -45,7 +45,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * A node of a coordinator group: the {@link CommandLog} whose inputs go through Apache Ratis (Raft) before anyone
  * applies them. The leader packs everything its connections said in one event-loop turn into one log entry (group
- * commit), stamped with its clock; every replica applies committed entries in order through
+ * commit), stamped with the group's time ({@link #now}); every replica applies committed entries in order through
  * {@link ReplicaStateMachine}. Only the leader accepts sessions; when it takes over, it announces itself through the
  * log (so the others can point clients to it) and starts the lease of every session its predecessor served.
  *
@@ -72,11 +72,26 @@ public final class ReplicatedLog implements CommandLog {
     /** How long an input that may wait is held at most: about the spread of a round's arrivals here. */
     static final long HOLD_MICROS = Long.getLong("lockstep.group.hold-micros", 1000);
     /**
-     * How long a leader waits without hearing from a majority before it steps down; also how long it goes without
-     * hearing from a follower before calling it unreachable (it hears from each every heartbeat, 75 ms or so).
+     * A follower that hears nothing from its leader for a random time in [min, max] campaigns (after a pre-vote, so a
+     * node that was merely slow does not unseat a live leader). Ratis's defaults, 150-300 ms, changed leaders by
+     * themselves on a loaded machine; a leader sends a heartbeat every min / 2 without traffic.
      */
+    static final TimeDuration ELECTION_TIMEOUT_MIN = TimeDuration.valueOf(600, TimeUnit.MILLISECONDS);
+    static final TimeDuration ELECTION_TIMEOUT_MAX = TimeDuration.valueOf(1200, TimeUnit.MILLISECONDS);
+    /**
+     * How long a leader goes without hearing from a majority before it steps down, so that its clients go and find
+     * the new one: well past an election, so that a leader slowed by a busy machine is not deposed by itself.
+     */
+    static final TimeDuration STEP_DOWN = TimeDuration.valueOf(3, TimeUnit.SECONDS);
+    /** How long the leader goes without hearing from a follower before calling it unreachable (3+ heartbeats). */
     private static final TimeDuration SILENCE = TimeDuration.valueOf(1, TimeUnit.SECONDS);
     private final PeerServicesOnly peerServices = new PeerServicesOnly();
+    /** While a deadline waits, the leader puts an entry in the log at least this often (see {@link #now}). */
+    static final long CLOCK_ENTRY_EVERY_MILLIS = 250;
+    /** On the leader (executor-confined): the group's time when it took over, and its local clock then. */
+    private boolean timing;
+    private long tookOverAtMillis;
+    private long tookOverLocalMillis;
     private RaftServer server;
     /**
      * Where proposals go: this node's division of the group, called on the driver's executor. Through the server
@@ -122,10 +137,6 @@ public final class ReplicatedLog implements CommandLog {
                     + "--peer-tls-cert, --peer-tls-key and --peer-tls-ca unless that network is yours alone",
                     String.join(", ", config.peers().values()));
         }
-        // Registered before the server starts: it applies its log (and counts bad entries) while starting.
-        driver.metrics().group(() -> division().getInfo().getCurrentTerm(),
-                () -> division().getRaftLog().getLastCommittedIndex(),
-                () -> division().getInfo().getLastAppliedIndex(), () -> leading, peerServices::refused);
         try {
             server = RaftServer.newBuilder()
                     .setServerId(self)
@@ -146,18 +157,14 @@ public final class ReplicatedLog implements CommandLog {
         }
         RaftServer.Division division = server.getDivision(GROUP_ID);
         proposals = division instanceof RaftClientAsynchronousProtocol direct ? direct : server;
+        // (Bad entries met while the server started and applied its log are counted already, and show from now on.)
+        driver.metrics().group(() -> division.getInfo().getCurrentTerm(),
+                () -> division.getRaftLog().getLastCommittedIndex(), () -> division.getInfo().getLastAppliedIndex(),
+                () -> leading, peerServices::refused);
         log.info("node {} of group {} started; Raft traffic on {}:{} ({}), log {} in {}", config.nodeId(),
                 config.peers().keySet(), peerBindHost(config, bindHost), config.ownPort(),
                 config.peerTls() != null ? "mutual TLS" : config.onLoopback() ? "plaintext on loopback" : "PLAINTEXT",
                 config.memoryLog() ? "in memory" : "on disk", config.dataDir());
-    }
-
-    private RaftServer.Division division() {
-        try {
-            return server.getDivision(GROUP_ID);
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
-        }
     }
 
     /**
@@ -210,8 +217,10 @@ public final class ReplicatedLog implements CommandLog {
         RaftServerConfigKeys.Snapshot.setAutoTriggerThreshold(p, config.snapshotEvery());
         RaftServerConfigKeys.Snapshot.setRetentionFileNum(p, 2);
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(p, true);
-        // A leader that cannot reach a majority steps down quickly, so its clients go and find the new one.
-        RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(p, SILENCE);
+        RaftServerConfigKeys.Rpc.setTimeoutMin(p, ELECTION_TIMEOUT_MIN);
+        RaftServerConfigKeys.Rpc.setTimeoutMax(p, ELECTION_TIMEOUT_MAX);
+        RaftServerConfigKeys.LeaderElection.setPreVote(p, true);
+        RaftServerConfigKeys.LeaderElection.setLeaderStepDownWaitTime(p, STEP_DOWN);
         // For experts and tests: any -Draft.<key>=<value> on this JVM's command line is passed to Ratis as it is.
         for (String key : System.getProperties().stringPropertyNames()) {
             if (key.startsWith("raft.")) {
@@ -264,7 +273,7 @@ public final class ReplicatedLog implements CommandLog {
         if (batch.isEmpty()) {
             return;
         }
-        byte[] entry = InputCodec.encode(System.currentTimeMillis(), batch);
+        byte[] entry = InputCodec.encode(now(), batch);
         int inputs = batch.size();
         batch.clear();
         driver.metrics().batchSizes.observe(inputs);
@@ -373,10 +382,29 @@ public final class ReplicatedLog implements CommandLog {
 
     // ---- leadership ----------------------------------------------------------------------------------------------
 
+    /**
+     * The group's time now. On the leader: the time it took over at — the latest stamp committed before its term —
+     * plus what its monotonic clock measured since; so time never goes back, no wall clock (of any node) moves it, and
+     * a failover makes it lag by the time without a leader, never run ahead. Elsewhere: the latest stamp applied.
+     */
+    @Override
+    public long now() {
+        return timing ? tookOverAtMillis + (driver.localMillis() - tookOverLocalMillis) : driver.appliedMillis();
+    }
+
+    /** At most this long between two entries while a deadline waits: how stale a successor's starting time can be. */
+    @Override
+    public long clockEntryEveryMillis() {
+        return CLOCK_ENTRY_EVERY_MILLIS;
+    }
+
     /** This node leads, and has applied everything committed before its term: it takes over. */
     void leaderReady() {
         driver.executor().execute(() -> {
             leader = self;
+            tookOverAtMillis = driver.appliedMillis();
+            tookOverLocalMillis = driver.localMillis();
+            timing = true;
             driver.tookOver(new Input.Leader(config.nodeId(), clientAddress));
             leading = true;
             log.info("node {} leads the group; clients are served at {}", config.nodeId(), clientAddress);
@@ -385,9 +413,14 @@ public final class ReplicatedLog implements CommandLog {
 
     /** Ratis says {@code newLeader} leads now (null: not known, or not this node any more). */
     void leaderChanged(RaftPeerId newLeader) {
+        RaftPeerId before = leader;
         leader = newLeader;
+        if (newLeader != null && !newLeader.equals(before)) {
+            driver.metrics().raftLeaderChanges.inc();
+        }
         if (!self.equals(newLeader)) {
             driver.executor().execute(() -> {
+                timing = false;
                 if (leading) {
                     leading = false;
                     log.info("node {} no longer leads the group (leader: {})", config.nodeId(),

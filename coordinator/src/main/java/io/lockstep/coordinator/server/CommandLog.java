@@ -33,6 +33,21 @@ public interface CommandLog {
     /** Whether inputs submitted here are applied (this node leads its group, or is alone). */
     boolean accepting();
 
+    /**
+     * The time on the state's timeline now, in milliseconds: what an input submitted now is applied at, and what
+     * deadlines are compared to. Monotonic; its origin means nothing. A single coordinator's is its own monotonic
+     * clock; a group's is continued by each leader from the time it took over at.
+     */
+    long now();
+
+    /**
+     * While a deadline is pending, an input goes into the log at least this often, so that the time the log holds is
+     * never older than this: a leader that takes over continues from it (a single coordinator's time needs none).
+     */
+    default long clockEntryEveryMillis() {
+        return Long.MAX_VALUE;
+    }
+
     /** True for a node of a group: its stopping is one node leaving, not the service stopping. */
     default boolean isGroup() {
         return false;
@@ -72,6 +87,11 @@ public interface CommandLog {
         @Override
         public boolean accepting() {
             return true;
+        }
+
+        @Override
+        public long now() {
+            return driver.localMillis();
         }
     }
 }

@@ -43,9 +43,14 @@ public final class CoordinatorServer implements AutoCloseable {
         this(config, CommandLog.Local::new, monotonicMillis());
     }
 
+    /** A coordinator whose inputs go through the log {@code commands} makes, on a monotonic clock. */
+    public CoordinatorServer(ServerConfig config, Function<CoreDriver, CommandLog> commands) {
+        this(config, commands, monotonicMillis());
+    }
+
     /**
-     * A coordinator whose inputs go through the log {@code commands} makes, timed by {@code clockMillis} (a group's
-     * nodes share time through their leaders' stamps, so they read wall clocks).
+     * The same, on the clock {@code clockMillis}, which must be monotonic (tests pass their own): every timing
+     * decision reads it, a group's leader continues the group's time from it.
      */
     public CoordinatorServer(ServerConfig config, Function<CoreDriver, CommandLog> commands, LongSupplier clockMillis) {
         this.config = config;

@@ -55,7 +55,8 @@ public final class CoreDriver implements CoordinatorState.Outputs {
     /** Replaced as a whole when a snapshot is loaded. */
     private CoordinatorState state;
     private final EventExecutor executor;
-    private final LongSupplier clockMillis;
+    /** This node's monotonic clock: what {@link CommandLog#now} reads; never the wall clock. */
+    private final LongSupplier localClock;
     private final SessionPolicy policy;
     private final ServerConfig.ConnectionLimits connectionLimits;
     private final String coordinatorName;
@@ -98,7 +99,7 @@ public final class CoreDriver implements CoordinatorState.Outputs {
     /**
      * @param commands makes the log inputs go through, given this driver (a single node: {@code CommandLog.Local::new})
      */
-    public CoreDriver(EventExecutor executor, LongSupplier clockMillis, BarrierCore.Limits limits,
+    public CoreDriver(EventExecutor executor, LongSupplier localClock, BarrierCore.Limits limits,
                       SessionPolicy policy, ServerConfig.ConnectionLimits connectionLimits, String coordinatorName,
                       int maxFrameBytes, Function<CoreDriver, CommandLog> commands) {
         this.limits = limits;
@@ -107,7 +108,7 @@ public final class CoreDriver implements CoordinatorState.Outputs {
         this.state = new CoordinatorState(limits, unknownSession);
         this.connectionLimits = connectionLimits;
         this.executor = executor;
-        this.clockMillis = clockMillis;
+        this.localClock = localClock;
         this.policy = policy;
         this.coordinatorName = coordinatorName;
         this.maxFrameBytes = maxFrameBytes;
@@ -134,8 +135,19 @@ public final class CoreDriver implements CoordinatorState.Outputs {
         return !shutDown;
     }
 
-    long clockMillis() {
-        return clockMillis.getAsLong();
+    /** This node's monotonic clock, in milliseconds (its origin means nothing). */
+    public long localMillis() {
+        return localClock.getAsLong();
+    }
+
+    /** The time of the inputs applied here so far: the latest stamp (a single coordinator's: its clock's). */
+    public long appliedMillis() {
+        return state.now();
+    }
+
+    /** The time on the state's timeline now (see {@link CommandLog#now}): every timing decision here reads it. */
+    private long now() {
+        return commands.now();
     }
 
     /** Where this driver's inputs go. */
@@ -170,12 +182,12 @@ public final class CoreDriver implements CoordinatorState.Outputs {
 
     /** A snapshot of one barrier (null if not held), taken on the core's thread. */
     public Future<BarrierView> view(String name) {
-        return executor.submit(() -> state.view(name, clockMillis.getAsLong()));
+        return executor.submit(() -> state.view(name, now()));
     }
 
     /** A snapshot of every barrier, taken on the core's thread. */
     public Future<List<BarrierView>> views() {
-        return executor.submit(() -> state.views(clockMillis.getAsLong()));
+        return executor.submit(() -> state.views(now()));
     }
 
     private void onCore(Runnable task) {
@@ -207,7 +219,7 @@ public final class CoreDriver implements CoordinatorState.Outputs {
             } while (id == 0 || state.isOpen(id));
             handshakes.put(link.token, link);
             commands.submit(new Input.Hello(link.token, hello.clientName(), hello.resumeSession(), hello.received(),
-                    id, policy.grant(hello.leaseMillis())), clockMillis.getAsLong());
+                    id, policy.grant(hello.leaseMillis())), now());
         });
     }
 
@@ -228,7 +240,7 @@ public final class CoreDriver implements CoordinatorState.Outputs {
         if (s == null) {
             return; // refused, moved or ended; the client will resume on its new connection
         }
-        long now = clockMillis.getAsLong();
+        long now = now();
         s.lastHeard = now;
         Input.Request input = new Input.Request(s.id, s.nextRequest++, request);
         if (request instanceof Message.Await a && commands.isGroup()) {
@@ -284,7 +296,7 @@ public final class CoreDriver implements CoordinatorState.Outputs {
         if (s == null) {
             return null;
         }
-        long now = clockMillis.getAsLong();
+        long now = now();
         s.lastHeard = now;
         if (clientReceived > s.acknowledged) {
             s.acknowledged = clientReceived;
@@ -299,7 +311,7 @@ public final class CoreDriver implements CoordinatorState.Outputs {
             ServerSession s = link.session;
             if (s != null) {
                 commands.submit(new Input.Close(s.id, exiting ? "its process is exiting" : "its client closed it",
-                        exiting), clockMillis.getAsLong());
+                        exiting), now());
             }
         });
     }
@@ -320,7 +332,7 @@ public final class CoreDriver implements CoordinatorState.Outputs {
             }
             link.session = null;
             sessions.remove(s.id);
-            long now = clockMillis.getAsLong();
+            long now = now();
             boolean grace = closedByPeer && policy.closedWhileHeard(s.lastHeard, now, s.leaseMillis)
                     && policy.reconnectGraceMillis() < s.leaseMillis;
             log.info("session {} of '{}' cut off ({}); it has {} to come back", s.id, s.clientName, how,
@@ -340,7 +352,7 @@ public final class CoreDriver implements CoordinatorState.Outputs {
                 return;
             }
             if (!commands.isGroup()) {
-                commands.submit(new Input.Shutdown(why), clockMillis.getAsLong());
+                commands.submit(new Input.Shutdown(why), now());
             } // else one node leaves: the group carries on, and its clients resume on the next leader
             shutDown = true;
             if (timer != null) {
@@ -380,7 +392,7 @@ public final class CoreDriver implements CoordinatorState.Outputs {
      * never a client that left. On the executor; inputs submitted after this are ordered after these.
      */
     public void tookOver(Input.Leader self) {
-        long now = clockMillis.getAsLong();
+        long now = now();
         commands.submit(self, now);
         for (long session : state.connectedSessions()) {
             commands.submit(new Input.Cut(session, now, Command.Disconnect.SILENT), now);
@@ -480,7 +492,7 @@ public final class CoreDriver implements CoordinatorState.Outputs {
             List<Input> next = new ArrayList<>(followUps);
             followUps.clear();
             for (Input i : next) {
-                commands.submit(i, clockMillis.getAsLong());
+                commands.submit(i, now());
             }
         }
         return ok;
@@ -494,12 +506,12 @@ public final class CoreDriver implements CoordinatorState.Outputs {
             if (abandoned.remove(connection) != null) {
                 // Its connection closed before this: a resumed session is cut again (its client knows it and will
                 // resume), a new one was never learned by its client and ends.
-                followUps.add(resumed ? new Input.Cut(session, clockMillis.getAsLong(), Command.Disconnect.SILENT)
+                followUps.add(resumed ? new Input.Cut(session, now(), Command.Disconnect.SILENT)
                         : new Input.Close(session, "its connection closed during the handshake", false));
             }
             return; // else another node's connection: only the node that holds it answers
         }
-        long now = clockMillis.getAsLong();
+        long now = now();
         ServerSession old = sessions.get(session);
         if (old != null) {
             log.debug("session {} moves from {} to {}", session, old.channel().remoteAddress(),
@@ -595,21 +607,27 @@ public final class CoreDriver implements CoordinatorState.Outputs {
 
     private void armTimer() {
         long next = state.nextDeadline();
-        if (next >= timerAt || !commands.accepting()) {
-            return; // the armed timer fires no later than needed (an early tick costs nothing), or another node ticks
+        if (next == BarrierCore.NO_DEADLINE || !commands.accepting()) {
+            return; // nothing to time, or another node ticks
+        }
+        long now = now();
+        // A log whose time a successor continues ticks at least every clockEntryEveryMillis while a deadline waits.
+        long every = commands.clockEntryEveryMillis();
+        long at = every >= next - now ? next : now + every;
+        if (at >= timerAt) {
+            return; // the armed timer fires no later than needed (an early tick costs nothing)
         }
         if (timer != null) {
             timer.cancel(false);
         }
-        timerAt = next;
-        long delay = Math.max(0, next - clockMillis.getAsLong());
-        timer = executor.schedule(this::onTimer, delay, TimeUnit.MILLISECONDS);
+        timerAt = at;
+        timer = executor.schedule(this::onTimer, Math.max(0, at - now), TimeUnit.MILLISECONDS);
     }
 
     private void onTimer() {
         timer = null;
         timerAt = BarrierCore.NO_DEADLINE;
-        commands.submit(TICK, clockMillis.getAsLong());
+        commands.submit(TICK, now());
     }
 
     // ---- silent connections -------------------------------------------------------------------------------------
@@ -636,7 +654,7 @@ public final class CoreDriver implements CoordinatorState.Outputs {
         if (shutDown) {
             return;
         }
-        long now = clockMillis.getAsLong();
+        long now = now();
         int period = Integer.MAX_VALUE;
         for (ServerSession s : sessions.values()) {
             int heartbeat = policy.heartbeatFor(s.leaseMillis);

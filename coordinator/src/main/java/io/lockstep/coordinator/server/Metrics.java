@@ -30,13 +30,17 @@ public final class Metrics {
     final Histogram roundSeconds;
     /** In a group: times this node took over as leader. */
     public final Counter leaderChanges;
+    /** In a group: changes of leader this node has seen (the first election included). */
+    public final Counter raftLeaderChanges = Counter.builder().name("lockstep_raft_leader_changes")
+            .help("Changes of the group's leader this node has seen, the first election included").withoutExemplars()
+            .build();
     /** In a group: inputs per log entry the leader proposed (group commit). */
     public final Histogram batchSizes;
     /** In a group: from proposing a log entry to its being applied here, on the leader (what replication costs). */
     public final Histogram commitSeconds;
     /**
      * In a group: log entries that did not decode, or whose inputs failed to apply, skipped alike on every replica.
-     * Registered with the group's gauges (a single coordinator has no log).
+     * Counted from the node's start, shown once the group's metrics are registered (a single coordinator has no log).
      */
     public final Counter badEntries = Counter.builder().name("lockstep_raft_bad_entries")
             .help("Log entries this node skipped because they did not decode or failed to apply").withoutExemplars()
@@ -107,6 +111,7 @@ public final class Metrics {
     public void group(LongSupplier term, LongSupplier commitIndex, LongSupplier appliedIndex, BooleanSupplier leads,
                       LongSupplier refusedCalls) {
         registry.register(badEntries);
+        registry.register(raftLeaderChanges);
         CounterWithCallback.builder().name("lockstep_raft_calls_refused")
                 .help("Calls to Ratis's client or admin service on this node's Raft port, refused")
                 .callback(cb -> cb.call(refusedCalls.getAsLong())).register(registry);
