@@ -73,11 +73,13 @@ public final class ReplicatedLog implements CommandLog {
     static final long HOLD_MICROS = Long.getLong("lockstep.group.hold-micros", 1000);
     /**
      * A follower that hears nothing from its leader for a random time in [min, max] campaigns (after a pre-vote, so a
-     * node that was merely slow does not unseat a live leader). Ratis's defaults, 150-300 ms, changed leaders by
-     * themselves on a loaded machine; a leader sends a heartbeat every min / 2 without traffic.
+     * node that was merely slow does not unseat a live leader); a leader sends a heartbeat every min / 2 without
+     * traffic. Twice Ratis's 150-300 ms, so that a leader stalled for up to 300 ms (a collection, a busy machine)
+     * keeps its place; failover still takes about a second (20 kills: at most 1.3-1.4 s, bench/RESULTS.md), where
+     * 600-1200 ms took up to 2.7 s.
      */
-    static final TimeDuration ELECTION_TIMEOUT_MIN = TimeDuration.valueOf(600, TimeUnit.MILLISECONDS);
-    static final TimeDuration ELECTION_TIMEOUT_MAX = TimeDuration.valueOf(1200, TimeUnit.MILLISECONDS);
+    static final TimeDuration ELECTION_TIMEOUT_MIN = TimeDuration.valueOf(300, TimeUnit.MILLISECONDS);
+    static final TimeDuration ELECTION_TIMEOUT_MAX = TimeDuration.valueOf(600, TimeUnit.MILLISECONDS);
     /**
      * How long a leader goes without hearing from a majority before it steps down, so that its clients go and find
      * the new one: well past an election, so that a leader slowed by a busy machine is not deposed by itself.
