@@ -65,8 +65,7 @@ class ComposeClusterIT {
 
     @Test
     void theReplicatedComposeClusterPlaysOnAcrossAKillOfTheLeaderMidGame() throws Exception {
-        NetnsCluster.assumeAvailable();
-        PeerCerts.assumeAvailable(); // its peer-certs service runs bin/peer-certs
+        NetnsCluster.assumeAvailable("openssl"); // its peer-certs service runs bin/peer-certs
         ComposeFile compose = ComposeFile.read(ROOT, "docker-compose.ha.yml");
         try (Services services = new Services(compose)) {
             services.startAllButThoseWaitingForOthersToFinish();

@@ -33,14 +33,23 @@ final class NetnsCluster implements AutoCloseable {
     private final List<ChildProcess> processes = new ArrayList<>();
     private boolean forwardRule;
 
-    /** Skips the calling test where namespaces cannot be made, unless {@link #REQUIRE} is set. */
-    static void assumeAvailable() {
+    /**
+     * Skips the calling test where namespaces cannot be made, or where a program it also needs ({@code iptables},
+     * {@code openssl}) is missing, unless {@link #REQUIRE} is set (then it fails, saying what is missing).
+     */
+    static void assumeAvailable(String... alsoNeeded) {
         String why = null;
         if (!"root".equals(System.getProperty("user.name"))) {
             why = "network namespaces need root (running as " + System.getProperty("user.name") + ")";
-        } else if (!Files.isExecutable(Path.of("/usr/sbin/ip")) && !Files.isExecutable(Path.of("/sbin/ip"))
-                && !Files.isExecutable(Path.of("/usr/bin/ip"))) {
+        } else if (!installed("ip")) {
             why = "network namespaces need iproute2 ('ip' not found)";
+        } else {
+            for (String program : alsoNeeded) {
+                if (!installed(program)) {
+                    why = "this test needs '" + program + "', which is not installed";
+                    break;
+                }
+            }
         }
         if (why != null) {
             if (System.getenv(REQUIRE) != null) {
@@ -48,6 +57,18 @@ final class NetnsCluster implements AutoCloseable {
             }
             Assumptions.abort(why + "; set " + REQUIRE + "=1 to make this a failure");
         }
+    }
+
+    /** Whether {@code program} is on the PATH or in an sbin directory (where root's tools live). */
+    static boolean installed(String program) {
+        List<String> dirs = new ArrayList<>(List.of(System.getenv().getOrDefault("PATH", "").split(":")));
+        dirs.addAll(List.of("/usr/sbin", "/sbin", "/usr/bin"));
+        for (String dir : dirs) {
+            if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     NetnsCluster(List<String> names) throws IOException, InterruptedException {

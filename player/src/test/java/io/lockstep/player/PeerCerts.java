@@ -1,7 +1,5 @@
 package io.lockstep.player;
 
-import org.junit.jupiter.api.Assumptions;
-
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -12,31 +10,18 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * The certificates of a group's Raft traffic, made as an operator makes them: with {@code bin/peer-certs} (openssl).
- * Where openssl is missing the calling test skips, unless {@link NetnsCluster#REQUIRE} is set (as CI sets it).
+ * The certificates of a group's Raft traffic, made as an operator makes them: with {@code bin/peer-certs} (openssl;
+ * a test that calls it asks {@link NetnsCluster#assumeAvailable} for {@code openssl} first).
  */
 final class PeerCerts {
 
     private PeerCerts() {
     }
 
-    /** Skips the calling test where openssl is missing, unless {@link NetnsCluster#REQUIRE} is set. */
-    static void assumeAvailable() {
-        if (!onPath("openssl")) {
-            String why = "bin/peer-certs needs openssl, which is not installed";
-            if (System.getenv(NetnsCluster.REQUIRE) != null) {
-                fail(why + ", and " + NetnsCluster.REQUIRE + " is set");
-            }
-            Assumptions.abort(why);
-        }
-    }
-
     /** Makes a group CA and a certificate for each node {@code id -> host} in {@code dir}. */
     static void make(Path root, Path dir, Map<String, String> hosts) throws IOException, InterruptedException {
-        assumeAvailable();
         List<String> cmd = new ArrayList<>(List.of(root.resolve("bin/peer-certs").toString(), dir.toString()));
         hosts.forEach((id, host) -> cmd.add(id + "=" + host));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -50,14 +35,5 @@ final class PeerCerts {
         return List.of("--peer-tls-cert", dir.resolve(id + ".pem").toString(),
                 "--peer-tls-key", dir.resolve(id + "-key.pem").toString(),
                 "--peer-tls-ca", dir.resolve("ca.pem").toString());
-    }
-
-    private static boolean onPath(String program) {
-        for (String dir : System.getenv().getOrDefault("PATH", "").split(":")) {
-            if (!dir.isEmpty() && Path.of(dir, program).toFile().canExecute()) {
-                return true;
-            }
-        }
-        return false;
     }
 }
