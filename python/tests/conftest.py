@@ -111,6 +111,7 @@ class Proxy:
         self.lock = threading.Lock()
         self.silent = False
         self.refusing = False
+        self.refused = 0  # connections reset at once while refusing
         self.connections = 0
         self.stopped = False
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -132,6 +133,8 @@ class Proxy:
                         continue
                     if self.refusing:
                         _reset(client)
+                        with self.lock:
+                            self.refused += 1
                         continue
                     try:
                         upstream = socket.create_connection(self.target)

@@ -88,11 +88,14 @@ def test_wait_return_is_pythons_index_zero_first(make):
     results = {}
 
     def arrive(k):
-        time.sleep(0.3 * k)  # arrive in order 0, 1, 2
         results[k] = b.wait()
 
     threads = [threading.Thread(target=arrive, args=(k,)) for k in range(3)]
-    for t in threads:
+    for k, t in enumerate(threads):  # in order 0, 1, 2: each starts once the one before waits
+        deadline = time.monotonic() + 30
+        while b.n_waiting < k:
+            assert time.monotonic() < deadline, "party %d never waited" % (k - 1)
+            time.sleep(0.01)
         t.start()
     for t in threads:
         t.join(30)

@@ -52,7 +52,10 @@ def test_a_release_during_a_cut_arrives_after_the_resume(coordinator, proxy_to, 
         proxy.refusing = True
         proxy.cut()
         assert b_direct.wait() == 1  # released while the cut party is away
-        time.sleep(0.3)
+        deadline = time.monotonic() + 20
+        while proxy.refused < 1:  # it tried to come back, and could not
+            assert time.monotonic() < deadline, "the cut party never tried to reconnect"
+            time.sleep(0.01)
         proxy.refusing = False
         t.join(20)
         assert result == [0]
