@@ -1,15 +1,17 @@
-"""A session with a Lockstep coordinator: one connection at a time, one I/O thread, resumed across cuts.
+"""A session with a Lockstep coordinator: one connection at a time, read by whoever waits, resumed across cuts.
 
 How it works, in one place:
 
 * A request is encoded, given a request id, remembered until the coordinator confirms it (``received`` in PONG or
   WELCOME), and written by the calling thread itself when the socket takes it at once (plain TCP; over TLS, and
-  whatever the socket does not take, the I/O thread writes). Every write happens under the client's lock, so
-  frames go out in the order they were made. Each request's caller waits on its own :class:`_Call` until the I/O
-  thread hands it the final answer.
-* The I/O thread reads frames, counts the coordinator's answers, acknowledges them (ACK ahead of a request once 8
-  are unacknowledged, on its own after 64), PINGs in every heartbeat in which it did not both send and receive,
-  and takes a connection silent for three heartbeats as dead.
+  whatever the socket does not take, whoever reads next writes). Every write happens under the client's lock, so
+  frames go out in the order they were made. Each request's caller waits on its own :class:`_Call`.
+* Whoever waits reads: one thread at a time holds the *reader role* and runs the connection — reads frames, hands
+  each answer to its call, counts the coordinator's answers and acknowledges them (ACK ahead of a request once 8
+  are unacknowledged, on its own after 64), PINGs in every heartbeat in which it did not both send and receive, and
+  takes a connection silent for three heartbeats as dead. A caller whose news came hands the role to another
+  waiting caller; the ``lockstep-io`` thread takes it only while nobody waits (an idle client still PINGs), and
+  reconnects after a cut.
 * After a cut it reconnects at once, then with backoff, trying every address it knows (a follower of a
   coordinator group names its leader), and resumes the session: HELLO with the session id and the count of
   answers received; the coordinator re-sends what was missed and the client re-sends every request the
@@ -524,10 +526,6 @@ class Client:
         self._request(build, call)
         self._wait(call)
         return call
-
-    def _wait(self, call, timeout=None):
-        """Waits for news of ``call`` (its end, or RUN_ACTION); KeyboardInterrupt reaches the caller."""
-        return call.wait(timeout)
 
     def _answer(self, call, what):
         """The final frame of a simple request, or raises what the coordinator said."""
