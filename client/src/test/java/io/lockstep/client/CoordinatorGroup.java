@@ -219,11 +219,20 @@ final class CoordinatorGroup implements AutoCloseable {
 
     /** Node {@code i}'s answer to GET {@code path} on its HTTP port. */
     String http(int i, String path) throws IOException, InterruptedException {
-        java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+        return get(i, path).body();
+    }
+
+    private java.net.http.HttpResponse<String> get(int i, String path) throws IOException, InterruptedException {
+        return java.net.http.HttpClient.newHttpClient().send(
                 java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + httpPorts[i] + path))
                         .timeout(java.time.Duration.ofSeconds(10)).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString());
-        return r.body();
+    }
+
+    /** Node {@code i}'s answer to GET {@code path}: the status code, a space, the body. */
+    String httpStatus(int i, String path) throws IOException, InterruptedException {
+        java.net.http.HttpResponse<String> r = get(i, path);
+        return r.statusCode() + " " + r.body();
     }
 
     /** Node {@code i}'s client address. */

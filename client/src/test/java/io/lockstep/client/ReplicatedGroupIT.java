@@ -93,6 +93,48 @@ class ReplicatedGroupIT {
         assertEquals(expected, indices);
     }
 
+    /** Node {@code i}'s answer to {@code path}: its status code, a space, its body. */
+    private static String probe(CoordinatorGroup group, int i, String path) {
+        try {
+            return group.httpStatus(i, path);
+        } catch (Exception e) {
+            return e.toString();
+        }
+    }
+
+    @Test
+    void readinessSaysWhetherClientsMayBeSentToANodeAndLivenessThatItAnswers() throws Exception {
+        try (CoordinatorGroup group = new CoordinatorGroup(3)) {
+            int leader = group.leader(30);
+            for (int i = 0; i < 3; i++) {
+                int node = i;
+                LiveCoordinator.waitFor(LIMIT, () -> probe(group, node, "/readyz").equals("200 ready\n"));
+                assertEquals("200 ok\n", probe(group, node, "/livez"));
+            }
+            // The leader alone: it cannot reach a majority, so it is not ready, and later leads nobody; it still lives.
+            for (int i = 0; i < 3; i++) {
+                if (i != leader) {
+                    group.kill(i);
+                }
+            }
+            LiveCoordinator.waitFor(LIMIT, () -> probe(group, leader, "/readyz").startsWith("503 not ready: "));
+            String alone = probe(group, leader, "/readyz");
+            assertTrue(alone.contains("heard from only 1 of 3 nodes") || alone.contains("no leader is known"), alone);
+            LiveCoordinator.waitFor(LIMIT, () -> probe(group, leader, "/readyz").contains("no leader is known"));
+            assertEquals("200 ok\n", probe(group, leader, "/livez"));
+            // A majority again: ready again, each node, whoever leads now.
+            for (int i = 0; i < 3; i++) {
+                if (i != leader) {
+                    group.start(i);
+                }
+            }
+            for (int i = 0; i < 3; i++) {
+                int node = i;
+                LiveCoordinator.waitFor(LIMIT, () -> probe(group, node, "/readyz").equals("200 ready\n"));
+            }
+        }
+    }
+
     @Test
     void killingTheLeaderWhileThreeOfFourWaitLosesNoArrival() throws Exception {
         try (CoordinatorGroup group = new CoordinatorGroup(3);

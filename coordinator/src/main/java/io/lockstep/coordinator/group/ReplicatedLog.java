@@ -74,15 +74,16 @@ public final class ReplicatedLog implements CommandLog {
     /**
      * A follower that hears nothing from its leader for a random time in [min, max] campaigns (after a pre-vote, so a
      * node that was merely slow does not unseat a live leader); a leader sends a heartbeat every min / 2 without
-     * traffic. Twice Ratis's 150-300 ms, so that a leader stalled for up to 300 ms (a collection, a busy machine)
-     * keeps its place; failover still takes about a second (20 kills: at most 1.3-1.4 s, bench/RESULTS.md), where
-     * 600-1200 ms took up to 2.7 s.
+     * traffic, and steps down if a majority has not answered it within max. Twice Ratis's 150-300 ms, so that a
+     * leader or its followers stalled for up to 300 ms (a collection, a busy machine) keep their places; failover still
+     * takes about a second (bench/RESULTS.md), where 600-1200 ms took up to 2.7 s.
      */
     static final TimeDuration ELECTION_TIMEOUT_MIN = TimeDuration.valueOf(300, TimeUnit.MILLISECONDS);
     static final TimeDuration ELECTION_TIMEOUT_MAX = TimeDuration.valueOf(600, TimeUnit.MILLISECONDS);
     /**
-     * How long a leader goes without hearing from a majority before it steps down, so that its clients go and find
-     * the new one: well past an election, so that a leader slowed by a busy machine is not deposed by itself.
+     * A node whose JVM was paused longer than this steps down if it leads (Ratis's pause monitor), and a leader that
+     * stepped down for want of a majority waits this long before it campaigns again. It was 1 s: a pause that long
+     * on a busy machine deposed a live leader.
      */
     static final TimeDuration STEP_DOWN = TimeDuration.valueOf(3, TimeUnit.SECONDS);
     /** How long the leader goes without hearing from a follower before calling it unreachable (3+ heartbeats). */
@@ -94,7 +95,7 @@ public final class ReplicatedLog implements CommandLog {
     private boolean timing;
     private long tookOverAtMillis;
     private long tookOverLocalMillis;
-    private RaftServer server;
+    private volatile RaftServer server;
     /**
      * Where proposals go: this node's division of the group, called on the driver's executor. Through the server
      * instead, every proposal hops to a Ratis thread and back, the executor blocked meanwhile (two thread switches on
@@ -340,6 +341,51 @@ public final class ReplicatedLog implements CommandLog {
     public String leaderNode() {
         RaftPeerId l = leader;
         return l == null ? null : l.toString();
+    }
+
+    /**
+     * Ready (null) on a leader that has taken over and hears from a majority, and on a follower that hears from its
+     * leader and has applied everything it knows committed; else why not. Ratis's view, read now, on any thread.
+     */
+    @Override
+    public String notReady() {
+        RaftServer.Division d;
+        try {
+            d = server == null ? null : server.getDivision(GROUP_ID);
+        } catch (IOException e) {
+            d = null;
+        }
+        if (d == null) {
+            return "the Raft server is not running";
+        }
+        RoleInfoProto role = d.getInfo().getRoleInfoProto();
+        long silence = SILENCE.toLong(TimeUnit.MILLISECONDS);
+        if (role.hasLeaderInfo()) {
+            if (!leading) {
+                return "elected leader, taking over";
+            }
+            int heard = 1; // itself
+            for (ServerRpcProto f : role.getLeaderInfo().getFollowerInfoList()) {
+                if (f.getLastRpcElapsedTimeMs() <= silence) {
+                    heard++;
+                }
+            }
+            return heard * 2 > config.peers().size() ? null
+                    : "leader, but it has heard from only " + heard + " of " + config.peers().size() + " nodes "
+                    + "(itself included) within " + silence + " ms";
+        }
+        if (!role.hasFollowerInfo() || role.getFollowerInfo().getLeaderInfo().getId().getId().isEmpty()) {
+            return "no leader is known (" + role.getRole().name().toLowerCase() + ")";
+        }
+        ServerRpcProto l = role.getFollowerInfo().getLeaderInfo();
+        String leaderId = l.getId().getId().toStringUtf8();
+        if (l.getLastRpcElapsedTimeMs() > silence) {
+            return "the leader " + leaderId + " was last heard " + l.getLastRpcElapsedTimeMs() + " ms ago";
+        }
+        long committed = d.getRaftLog().getLastCommittedIndex();
+        long applied = d.getInfo().getLastAppliedIndex();
+        return applied >= committed ? null
+                : "catching up: " + applied + " of " + committed + " committed entries applied";
     }
 
     /**

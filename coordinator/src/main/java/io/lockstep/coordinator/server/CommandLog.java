@@ -48,6 +48,14 @@ public interface CommandLog {
         return Long.MAX_VALUE;
     }
 
+    /**
+     * Why clients should not be sent to this node now, in words an operator can act on; null if they should (what
+     * {@code /readyz} answers). Any thread.
+     */
+    default String notReady() {
+        return null;
+    }
+
     /** True for a node of a group: its stopping is one node leaving, not the service stopping. */
     default boolean isGroup() {
         return false;

@@ -130,6 +130,11 @@ public final class CoreDriver implements CoordinatorState.Outputs {
         return sessionCount;
     }
 
+    /** Why clients should not be sent here now (see {@link CommandLog#notReady}), or null. Any thread. */
+    public String notReady() {
+        return shutDown ? "shutting down" : commands.notReady();
+    }
+
     /** True until shutdown begins. */
     public boolean isServing() {
         return !shutDown;

@@ -21,7 +21,8 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 
 /**
- * The coordinator's HTTP endpoints for operators: {@code GET /health}, {@code GET /metrics} (Prometheus text
+ * The coordinator's HTTP endpoints for operators: {@code GET /health}, {@code /livez} (the process answers),
+ * {@code /readyz} (clients may be sent here: 503 with the reason otherwise), {@code GET /metrics} (Prometheus text
  * format), {@code GET /barriers} and {@code GET /barriers/{name}} (JSON). Runs on the HTTP event loop; barrier
  * snapshots are taken on the core's thread and answered when ready, so a scrape never blocks the core.
  */
@@ -41,6 +42,13 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         String path = new QueryStringDecoder(req.uri()).path();
         if (!HttpMethod.GET.equals(req.method()) && !HttpMethod.HEAD.equals(req.method())) {
             respond(ctx, keepAlive, HttpResponseStatus.METHOD_NOT_ALLOWED, "text/plain", "only GET\n");
+        } else if (path.equals("/livez")) {
+            // The process serves: a liveness probe that restarted a node without a leader would prolong an election.
+            respond(ctx, keepAlive, HttpResponseStatus.OK, "text/plain", "ok\n");
+        } else if (path.equals("/readyz")) {
+            String why = driver.notReady();
+            respond(ctx, keepAlive, why == null ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
+                    "text/plain", why == null ? "ready\n" : "not ready: " + why + "\n");
         } else if (path.equals("/health")) {
             boolean up = driver.isServing();
             if (!up) {
@@ -77,7 +85,7 @@ final class HttpHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             });
         } else {
             respond(ctx, keepAlive, HttpResponseStatus.NOT_FOUND, "text/plain",
-                    "not found; try /health, /metrics, /barriers, /barriers/{name}\n");
+                    "not found; try /health, /livez, /readyz, /metrics, /barriers, /barriers/{name}\n");
         }
     }
 

@@ -55,6 +55,15 @@ class HttpEndpointsTest {
     }
 
     @Test
+    void aSingleCoordinatorIsLiveAndReadyUntilItStops() throws Exception {
+        assertEquals(200, get("/livez").statusCode());
+        assertEquals("ok\n", get("/livez").body());
+        HttpResponse<String> ready = get("/readyz");
+        assertEquals(200, ready.statusCode());
+        assertEquals("ready\n", ready.body());
+    }
+
+    @Test
     void metricsAreValidPrometheusTextAndCountWhatHappened() throws Exception {
         try (RawPeer a = new RawPeer(address); RawPeer b = new RawPeer(address)) {
             a.handshake("a");
