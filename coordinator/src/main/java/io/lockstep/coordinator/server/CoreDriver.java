@@ -466,9 +466,9 @@ public final class CoreDriver implements CoordinatorState.Outputs {
 
     /** As {@link #applied(Input, long)}; false if applying it failed (logged, naming {@code entry} if not null). */
     private boolean applied(Input input, long stampMillis, Object entry) {
-        if (shutDown) {
-            return true;
-        }
+        // Applied even while this node shuts down: a node of a group keeps its state equal to its log until the log
+        // stops (the snapshot it takes as it stops claims everything applied, and a state that skipped inputs would
+        // serve wrong answers once it leads); nothing it produces reaches a connection any more.
         boolean ok = true;
         if (input instanceof Input.Request r && r.request() instanceof Message.Await a && !pendingArrivals.isEmpty()) {
             pendingArrivals.computeIfPresent(a.barrier(), (name, n) -> n > 1 ? n - 1 : null);
@@ -493,7 +493,9 @@ public final class CoreDriver implements CoordinatorState.Outputs {
         armTimer();
         sessionCount = state.sessionCount();
         barrierCount = state.barrierCount();
-        if (!followUps.isEmpty()) {
+        if (!followUps.isEmpty() && shutDown) {
+            followUps.clear(); // this node's own decisions about connections it no longer holds
+        } else if (!followUps.isEmpty()) {
             List<Input> next = new ArrayList<>(followUps);
             followUps.clear();
             for (Input i : next) {
@@ -612,8 +614,8 @@ public final class CoreDriver implements CoordinatorState.Outputs {
 
     private void armTimer() {
         long next = state.nextDeadline();
-        if (next == BarrierCore.NO_DEADLINE || !commands.accepting()) {
-            return; // nothing to time, or another node ticks
+        if (next == BarrierCore.NO_DEADLINE || !commands.accepting() || shutDown) {
+            return; // nothing to time, or another node ticks, or this one is stopping
         }
         long now = now();
         // A log whose time a successor continues ticks at least every clockEntryEveryMillis while a deadline waits.
