@@ -274,8 +274,10 @@ class ProtocolRulesTest {
     void atShutdownEveryWaitingAwaitFailsThenAConnectionErrorSaysSoThenTheConnectionCloses() throws Exception {
         RawPeer a = peer();
         a.handshake("a");
-        a.send(new Message.Declare(1, "stop", 2)).send(await(2, "stop", false));
-        a.read();
+        // The query is answered after the await was applied (one session's requests apply in order): it waits.
+        a.send(new Message.Declare(1, "stop", 2)).send(await(2, "stop", false)).send(new Message.Query(3, "stop"));
+        assertEquals(1, ((Message.Ok) a.read()).requestId());
+        assertEquals(3, ((Message.Reply) a.read()).requestId());
         server.stop("maintenance");
         Message.Failed f = (Message.Failed) a.read();
         assertEquals(BreakCause.SHUTDOWN, f.cause());
