@@ -1,9 +1,7 @@
 package io.lockstep.coordinator.core;
 
 import io.lockstep.protocol.Message;
-import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
-import net.jqwik.api.Combinators;
 import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
@@ -13,13 +11,9 @@ import net.jqwik.api.constraints.Size;
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
-import java.nio.ByteBuffer;
-import java.util.Arrays;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The snapshot decoder is total: a snapshot file with bytes changed, cut or added, or random bytes, either loads or
@@ -28,8 +22,6 @@ import static org.junit.jupiter.api.Assertions.fail;
  */
 class SnapshotProperties {
 
-    private static final long BASE_ALLOCATION = 1 << 20;
-    private static final long PER_BYTE = 64;
     /** A state with a bit of everything: sessions open and cut, barriers waiting, broken, exchanging; answers held. */
     private static final byte[] SNAPSHOT = snapshot();
 
@@ -92,7 +84,7 @@ class SnapshotProperties {
     }
 
     @Property(tries = 3000)
-    void aSnapshotWithBytesChangedCutOrAddedLoadsOrIsMalformed(@ForAll("mutations") Mutation m) {
+    void aSnapshotWithBytesChangedCutOrAddedLoadsOrIsMalformed(@ForAll("mutations") Mutations.Mutation m) {
         loadsOrIsMalformed(m.apply(SNAPSHOT));
     }
 
@@ -102,49 +94,12 @@ class SnapshotProperties {
     }
 
     private static void loadsOrIsMalformed(byte[] bytes) {
-        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        long before = threads.getCurrentThreadAllocatedBytes();
-        try {
-            CoordinatorState.readSnapshot(new BoundedReader(bytes), BarrierCore.Limits.DEFAULT, "is unknown here");
-        } catch (BoundedReader.Malformed expected) {
-            // the one way it may fail
-        } catch (Throwable t) {
-            fail("loading " + bytes.length + " bytes failed with " + t, t);
-        }
-        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
-        assertTrue(allocated <= BASE_ALLOCATION + PER_BYTE * bytes.length,
-                "loading " + bytes.length + " bytes allocated " + allocated + " bytes");
-    }
-
-    /** A change to a snapshot: a bit flipped, a 32-bit field overwritten with an extreme value, cut, lengthened. */
-    record Mutation(int kind, int at, int value) {
-        byte[] apply(byte[] b) {
-            int i = Math.floorMod(at, b.length);
-            byte[] out;
-            switch (kind) {
-                case 0 -> {
-                    out = b.clone();
-                    out[i] ^= (byte) (1 << Math.floorMod(value, 8));
-                }
-                case 1 -> {
-                    out = b.clone();
-                    int[] extremes = {-1, 0x7fffffff, 0x80000000, 1 << 20, 2, value};
-                    ByteBuffer.wrap(out).putInt(Math.min(i, b.length - 4), extremes[Math.floorMod(value,
-                            extremes.length)]);
-                }
-                case 2 -> out = Arrays.copyOf(b, i);
-                default -> {
-                    out = Arrays.copyOf(b, b.length + 1 + Math.floorMod(value, 16));
-                    out[b.length] = (byte) value;
-                }
-            }
-            return out;
-        }
+        Mutations.decodesOrIsMalformed(b -> CoordinatorState.readSnapshot(new BoundedReader(b),
+                BarrierCore.Limits.DEFAULT, "is unknown here"), bytes);
     }
 
     @Provide
-    Arbitrary<Mutation> mutations() {
-        return Combinators.combine(Arbitraries.integers().between(0, 3), Arbitraries.integers(),
-                Arbitraries.integers()).as(Mutation::new);
+    Arbitrary<Mutations.Mutation> mutations() {
+        return Mutations.mutations();
     }
 }

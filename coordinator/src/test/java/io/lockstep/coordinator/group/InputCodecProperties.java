@@ -2,6 +2,7 @@ package io.lockstep.coordinator.group;
 
 import io.lockstep.coordinator.core.BoundedReader;
 import io.lockstep.coordinator.core.Input;
+import io.lockstep.coordinator.core.Mutations;
 import io.lockstep.protocol.Message;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
@@ -12,7 +13,6 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.constraints.Size;
 
-import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.util.List;
 
@@ -20,7 +20,6 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The decoder of log entries is total: whatever bytes a log holds — random, or an entry the leader wrote with bytes
@@ -28,10 +27,6 @@ import static org.junit.jupiter.api.Assertions.fail;
  * no more than a small multiple of the entry's size (an entry claiming two billion inputs once stopped every node).
  */
 class InputCodecProperties {
-
-    /** Whatever decoding an entry of {@code n} bytes allocates is at most this plus {@link #PER_BYTE} a byte. */
-    private static final long BASE_ALLOCATION = 1 << 20;
-    private static final long PER_BYTE = 64;
 
     @Property(tries = 2000)
     void whatTheLeaderWritesIsReadBackAsItWasWritten(@ForAll("batches") List<Input> inputs, @ForAll long stamp)
@@ -50,7 +45,7 @@ class InputCodecProperties {
 
     @Property(tries = 5000)
     void anEntryWithBytesChangedCutOrAddedDecodesOrIsMalformed(@ForAll("batches") List<Input> inputs,
-                                                               @ForAll("mutations") Mutation mutation) {
+                                                               @ForAll("mutations") Mutations.Mutation mutation) {
         decodesOrIsMalformed(mutation.apply(InputCodec.encode(42, inputs)));
     }
 
@@ -76,18 +71,7 @@ class InputCodecProperties {
     }
 
     static void decodesOrIsMalformed(byte[] entry) {
-        com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
-        long before = threads.getCurrentThreadAllocatedBytes();
-        try {
-            InputCodec.decode(ByteBuffer.wrap(entry));
-        } catch (BoundedReader.Malformed expected) {
-            // the one way it may fail
-        } catch (Throwable t) {
-            fail("decoding " + entry.length + " bytes failed with " + t, t);
-        }
-        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
-        assertTrue(allocated <= BASE_ALLOCATION + PER_BYTE * entry.length,
-                "decoding " + entry.length + " bytes allocated " + allocated + " bytes");
+        Mutations.decodesOrIsMalformed(b -> InputCodec.decode(ByteBuffer.wrap(b)), entry);
     }
 
     // ---- generators ---------------------------------------------------------------------------------------------
@@ -130,38 +114,8 @@ class InputCodecProperties {
         return Arbitraries.oneOf(declare, await, abort, reset, cancel);
     }
 
-    /** A change to bytes a node wrote: flipped, overwritten with an extreme count, cut short, or lengthened. */
-    record Mutation(int kind, int at, int value) {
-        byte[] apply(byte[] b) {
-            if (b.length == 0) {
-                return b;
-            }
-            int i = Math.floorMod(at, b.length);
-            byte[] out;
-            switch (kind) {
-                case 0 -> {
-                    out = b.clone();
-                    out[i] ^= (byte) (1 << Math.floorMod(value, 8));
-                }
-                case 1 -> {
-                    out = b.clone();
-                    int[] extremes = {-1, 0x7fffffff, 0x80000000, 1 << 20, 0x10000, value};
-                    ByteBuffer.wrap(out).putInt(Math.min(i, Math.max(0, b.length - 4)),
-                            b.length >= 4 ? extremes[Math.floorMod(value, extremes.length)] : 0);
-                }
-                case 2 -> out = java.util.Arrays.copyOf(b, i);
-                default -> {
-                    out = java.util.Arrays.copyOf(b, b.length + 1 + Math.floorMod(value, 16));
-                    out[b.length] = (byte) value;
-                }
-            }
-            return out;
-        }
-    }
-
     @Provide
-    Arbitrary<Mutation> mutations() {
-        return Combinators.combine(Arbitraries.integers().between(0, 3), Arbitraries.integers(),
-                Arbitraries.integers()).as(Mutation::new);
+    Arbitrary<Mutations.Mutation> mutations() {
+        return Mutations.mutations();
     }
 }
