@@ -10,7 +10,8 @@ import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
 /**
  * The rules docs/DESIGN.md states, checked on the compiled classes: the core is pure (it knows nothing of Netty,
- * Ratis, threads or clocks), and no wall clock decides anything anywhere in the coordinator.
+ * Ratis, threads or clocks), the server reaches a group only through the seam, and no wall clock decides anything
+ * anywhere in the coordinator.
  */
 class LayeringTest {
 
@@ -36,6 +37,14 @@ class LayeringTest {
                 .orShould().accessClassesThat().belongToAnyOf(Thread.class, java.time.Instant.class,
                         java.time.Clock.class)
                 .because("time reaches the core as a value in each command")
+                .check(COORDINATOR);
+    }
+
+    @Test
+    void theServerKnowsNothingOfTheGroup() {
+        noClasses().that().resideInAPackage("io.lockstep.coordinator.server..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.lockstep.coordinator.group..", "org.apache.ratis..")
+                .because("the server reaches a group only through the seam (CommandLog down, Applier up)")
                 .check(COORDINATOR);
     }
 

@@ -53,13 +53,10 @@ final class InProcessGroup implements AutoCloseable {
 
     private void startAll() throws Exception {
         for (int i = 0; i < 3; i++) {
-            int node = i;
             GroupConfig config = new GroupConfig("n" + (i + 1), peers, data.resolve("n" + (i + 1)), false,
                     GroupConfig.DEFAULT_SNAPSHOT_EVERY);
-            servers[i] = new CoordinatorServer(ServerConfig.ephemeralLoopback().withHttpPort(0), driver -> {
-                logs[node] = (ReplicatedLog) ReplicatedLog.of(config, "127.0.0.1").apply(driver);
-                return logs[node];
-            }, System::currentTimeMillis);
+            logs[i] = new ReplicatedLog(config, "127.0.0.1");
+            servers[i] = new CoordinatorServer(ServerConfig.ephemeralLoopback().withHttpPort(0), logs[i]);
             servers[i].start();
         }
     }

@@ -1,5 +1,9 @@
 package io.lockstep.coordinator.core;
 
+import io.lockstep.coordinator.core.BarrierState.Barrier;
+import io.lockstep.coordinator.core.BarrierState.Session;
+import io.lockstep.coordinator.core.BarrierState.Waiter;
+import io.lockstep.coordinator.core.BarrierState.WaiterState;
 import io.lockstep.protocol.BreakCause;
 import io.lockstep.protocol.ErrorCode;
 import io.lockstep.protocol.Message.Contribution;
@@ -9,14 +13,10 @@ import io.lockstep.protocol.Protocol;
 import java.io.DataOutput;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -89,14 +89,15 @@ public final class BarrierCore {
 
     private final Limits limits;
 
-    private final Map<Long, Session> sessions = new HashMap<>();
-    private final Map<String, Barrier> barriers = new HashMap<>();
-    private final TreeSet<Waiter> deadlines = new TreeSet<>(
+    // The state (its classes in BarrierState); package-private for the snapshot codec (BarrierSnapshot) only.
+    final Map<Long, Session> sessions = new HashMap<>();
+    final Map<String, Barrier> barriers = new HashMap<>();
+    final TreeSet<Waiter> deadlines = new TreeSet<>(
             Comparator.comparingLong((Waiter w) -> w.deadline).thenComparingLong(w -> w.seq));
     /** Disconnected sessions, by when their lease expires. */
-    private final TreeSet<Session> leases = new TreeSet<>(
+    final TreeSet<Session> leases = new TreeSet<>(
             Comparator.comparingLong((Session s) -> s.leaseDeadline).thenComparingLong(s -> s.id));
-    private long nextSeq;
+    long nextSeq;
 
     private Consumer<? super Effect> out;
     private long now;
@@ -704,120 +705,10 @@ public final class BarrierCore {
 
     /**
      * Writes the whole state, so that {@link #readSnapshot} makes a core that answers every later command exactly as
-     * this one would: a replica that loads it needs no log before it. Sessions, barriers and awaits are written
-     * once each, and refer to each other by index.
+     * this one would: a replica that loads it needs no log before it (see {@link BarrierSnapshot}).
      */
     public void writeSnapshot(DataOutput out) throws IOException {
-        // Closed sessions can still have parties in a tripping generation (released when its action is done).
-        Map<Session, Integer> sessionIndex = new IdentityHashMap<>();
-        List<Session> allSessions = new ArrayList<>(sessions.values());
-        Map<Waiter, Integer> waiterIndex = new IdentityHashMap<>();
-        List<Waiter> waiters = new ArrayList<>();
-        for (Barrier b : barriers.values()) {
-            for (Waiter w : b.arrived) {
-                index(w, waiters, waiterIndex);
-            }
-            for (Waiter w : b.queued) {
-                index(w, waiters, waiterIndex);
-            }
-        }
-        for (Session sn : sessions.values()) {
-            for (Waiter w : sn.awaits.values()) {
-                index(w, waiters, waiterIndex);
-            }
-        }
-        for (Waiter w : waiters) {
-            if (!w.session.open && !sessionIndex.containsKey(w.session)) {
-                sessionIndex.put(w.session, -1);
-                allSessions.add(w.session);
-            }
-        }
-        for (int i = 0; i < allSessions.size(); i++) {
-            sessionIndex.put(allSessions.get(i), i);
-        }
-        out.writeLong(nextSeq);
-        out.writeInt(allSessions.size());
-        for (Session sn : allSessions) {
-            out.writeLong(sn.id);
-            SnapshotStrings.write(out, sn.name);
-            out.writeLong(sn.leaseMillis);
-            out.writeLong(sn.leaseDeadline);
-            out.writeLong(sn.silentSince);
-            out.writeLong(sn.closedGrace);
-            out.writeBoolean(sn.open);
-        }
-        out.writeInt(barriers.size());
-        for (Barrier b : barriers.values()) {
-            SnapshotStrings.write(out, b.name);
-            out.writeInt(b.parties);
-            out.writeInt(b.named);
-            out.writeLong(b.generation);
-            out.writeLong(b.firstArrivalAt);
-            out.writeLong(b.heldBytes);
-            out.writeInt(b.exchanges);
-            SnapshotStrings.writeAll(out, b.usedNames);
-            out.writeInt(b.lastSuffix.size());
-            for (Map.Entry<String, Integer> e : b.lastSuffix.entrySet()) {
-                SnapshotStrings.write(out, e.getKey());
-                out.writeInt(e.getValue());
-            }
-            out.writeBoolean(b.broken != null);
-            if (b.broken != null) {
-                BreakReason r = b.broken;
-                out.writeLong(r.generation());
-                out.writeByte(r.cause().code());
-                SnapshotStrings.write(out, r.culprit());
-                SnapshotStrings.write(out, r.detail());
-                out.writeInt(r.parties());
-                SnapshotStrings.writeAll(out, r.arrived());
-                SnapshotStrings.writeAll(out, r.notArrived());
-            }
-        }
-        out.writeInt(waiters.size());
-        for (Waiter w : waiters) {
-            out.writeInt(sessionIndex.get(w.session));
-            out.writeLong(w.requestId);
-            SnapshotStrings.write(out, w.barrier.name);
-            out.writeLong(w.timeoutMillis);
-            out.writeLong(w.deadline);
-            out.writeBoolean(w.runsAction);
-            out.writeBoolean(w.exchange);
-            out.writeInt(w.contribution.length);
-            out.write(w.contribution);
-            out.writeLong(w.seq);
-            out.writeByte(w.state.ordinal());
-            out.writeBoolean(w.cancelled);
-            out.writeBoolean(w.party != null);
-            if (w.party != null) {
-                SnapshotStrings.write(out, w.party);
-            }
-            out.writeLong(w.arrivedAt);
-        }
-        for (Session sn : allSessions) {
-            out.writeInt(sn.awaits.size());
-            for (Waiter w : sn.awaits.values()) {
-                out.writeInt(waiterIndex.get(w));
-            }
-            out.writeInt(sn.declared.size());
-            for (Barrier b : sn.declared) {
-                SnapshotStrings.write(out, b.name);
-            }
-        }
-        for (Barrier b : barriers.values()) {
-            out.writeInt(b.declarers.size());
-            for (Session d : b.declarers) {
-                out.writeInt(sessionIndex.get(d));
-            }
-            out.writeInt(b.arrived.size());
-            for (Waiter w : b.arrived) {
-                out.writeInt(waiterIndex.get(w));
-            }
-            out.writeInt(b.queued.size());
-            for (Waiter w : b.queued) {
-                out.writeInt(waiterIndex.get(w));
-            }
-            out.writeInt(b.runner == null ? -1 : waiterIndex.get(b.runner));
-        }
+        BarrierSnapshot.write(this, out);
     }
 
     /**
@@ -825,261 +716,6 @@ public final class BarrierCore {
      * Total: bytes that are not such a state fail with {@link BoundedReader.Malformed}, whatever they hold.
      */
     public static BarrierCore readSnapshot(BoundedReader in, Limits limits) throws BoundedReader.Malformed {
-        BarrierCore core = new BarrierCore(limits);
-        core.nextSeq = in.u64();
-        Session[] ss = new Session[in.count(45)];
-        for (int i = 0; i < ss.length; i++) {
-            Session sn = new Session(in.u64(), in.string(), in.u64());
-            sn.leaseDeadline = in.u64();
-            sn.silentSince = in.u64();
-            sn.closedGrace = in.u64();
-            sn.open = in.bool();
-            ss[i] = sn;
-            if (sn.open) {
-                if (core.sessions.put(sn.id, sn) != null) {
-                    throw new BoundedReader.Malformed("session " + sn.id + " twice");
-                }
-                if (sn.leaseDeadline != NO_DEADLINE) {
-                    core.leases.add(sn);
-                }
-            }
-        }
-        Barrier[] bs = new Barrier[in.count(46)];
-        for (int i = 0; i < bs.length; i++) {
-            Barrier b = new Barrier(in.string(), in.u32());
-            b.named = in.u32();
-            b.generation = in.u64();
-            b.firstArrivalAt = in.u64();
-            b.heldBytes = in.u64();
-            b.exchanges = in.u32();
-            b.usedNames.addAll(in.strings());
-            for (int n = in.count(8); n > 0; n--) {
-                b.lastSuffix.put(in.string(), in.u32());
-            }
-            if (in.bool()) {
-                long generation = in.u64();
-                int code = in.u8();
-                BreakCause cause;
-                try {
-                    cause = BreakCause.fromCode(code);
-                } catch (RuntimeException e) {
-                    throw new BoundedReader.Malformed("a break cause of " + code);
-                }
-                b.broken = new BreakReason(b.name, generation, cause, in.string(), in.string(), in.u32(),
-                        in.strings(), in.strings());
-            }
-            bs[i] = b;
-            if (core.barriers.put(b.name, b) != null) {
-                throw new BoundedReader.Malformed("barrier '" + b.name + "' twice");
-            }
-        }
-        Waiter[] ws = new Waiter[in.count(56)];
-        for (int i = 0; i < ws.length; i++) {
-            Session sn = ss[in.index(ss.length, false)];
-            long requestId = in.u64();
-            Barrier b = barrier(core, in.string());
-            long timeout = in.u64();
-            long deadline = in.u64();
-            boolean runsAction = in.bool();
-            boolean exchange = in.bool();
-            byte[] contribution = in.lengthPrefixed();
-            Waiter w = new Waiter(sn, requestId, b, timeout, deadline, runsAction, exchange, contribution, in.u64());
-            int state = in.u8();
-            if (state >= WaiterState.values().length) {
-                throw new BoundedReader.Malformed("a waiter state of " + state);
-            }
-            w.state = WaiterState.values()[state];
-            w.cancelled = in.bool();
-            w.party = in.bool() ? in.string() : null;
-            w.arrivedAt = in.u64();
-            ws[i] = w;
-        }
-        for (Session sn : ss) {
-            for (int n = in.count(4); n > 0; n--) {
-                Waiter w = ws[in.index(ws.length, false)];
-                sn.awaits.put(w.requestId, w);
-            }
-            for (int n = in.count(4); n > 0; n--) {
-                sn.declared.add(barrier(core, in.string()));
-            }
-        }
-        for (Barrier b : bs) {
-            for (int n = in.count(4); n > 0; n--) {
-                b.declarers.add(ss[in.index(ss.length, false)]);
-            }
-            for (int n = in.count(4); n > 0; n--) {
-                b.arrived.add(ws[in.index(ws.length, false)]);
-            }
-            for (int n = in.count(4); n > 0; n--) {
-                b.queued.add(ws[in.index(ws.length, false)]);
-            }
-            int runner = in.index(ws.length, true);
-            b.runner = runner < 0 ? null : ws[runner];
-            if (b.runner == null) {
-                for (Waiter w : b.arrived) { // as join() keeps them: the deadlines of an untripped generation
-                    if (w.deadline != NO_DEADLINE) {
-                        core.deadlines.add(w);
-                    }
-                }
-            }
-        }
-        return core;
+        return BarrierSnapshot.read(in, limits);
     }
-
-    private static Barrier barrier(BarrierCore core, String name) throws BoundedReader.Malformed {
-        Barrier b = core.barriers.get(name);
-        if (b == null) {
-            throw new BoundedReader.Malformed("a reference to barrier '" + name + "', which it does not hold");
-        }
-        return b;
-    }
-
-    private static void index(Waiter w, List<Waiter> all, Map<Waiter, Integer> index) {
-        if (index.putIfAbsent(w, all.size()) == null) {
-            all.add(w);
-        }
-    }
-
-    // ---- state ---------------------------------------------------------------------------------------------------
-
-    private enum WaiterState { QUEUED, WAITING, DONE }
-
-    private static final class Session {
-        final long id;
-        final String name;
-        final long leaseMillis;
-        /** When the lease expires while disconnected; {@link #NO_DEADLINE} while connected. */
-        long leaseDeadline = NO_DEADLINE;
-        long silentSince;
-        /**
-         * While disconnected: the grace its closed connection left it, when that (not the lease) sets
-         * {@link #leaseDeadline}; else {@link Command.Disconnect#SILENT}.
-         */
-        long closedGrace = Command.Disconnect.SILENT;
-        /** Outstanding awaits in arrival order, so a lost session is reported by its first party. */
-        final Map<Long, Waiter> awaits = new LinkedHashMap<>();
-        final Set<Barrier> declared = new LinkedHashSet<>();
-        boolean open = true;
-
-        Session(long id, String name, long leaseMillis) {
-            this.id = id;
-            this.name = name;
-            this.leaseMillis = leaseMillis;
-        }
-    }
-
-    private static final class Waiter {
-        final Session session;
-        final long requestId;
-        final Barrier barrier;
-        final long timeoutMillis;
-        final long deadline;
-        final boolean runsAction;
-        final boolean exchange;
-        final byte[] contribution;
-        final long seq;
-        WaiterState state = WaiterState.QUEUED;
-        boolean cancelled;
-        /** Its name among the parties of its generation; null until {@link Barrier#nameParties} gives it one. */
-        String party;
-        long arrivedAt;
-
-        Waiter(Session session, long requestId, Barrier barrier, long timeoutMillis, long deadline,
-               boolean runsAction, boolean exchange, byte[] contribution, long seq) {
-            this.session = session;
-            this.requestId = requestId;
-            this.barrier = barrier;
-            this.timeoutMillis = timeoutMillis;
-            this.deadline = deadline;
-            this.runsAction = runsAction;
-            this.exchange = exchange;
-            this.contribution = contribution;
-            this.seq = seq;
-        }
-    }
-
-    private static final class Barrier {
-        final String name;
-        final int parties;
-        final Set<Session> declarers = new LinkedHashSet<>();
-        final List<Waiter> arrived = new ArrayList<>();
-        final ArrayDeque<Waiter> queued = new ArrayDeque<>();
-        /** Party names used in this generation, and the last suffix given to each client name. */
-        final Set<String> usedNames = new HashSet<>();
-        final Map<String, Integer> lastSuffix = new HashMap<>();
-        /** How many of {@link #arrived}, from the first, have their party names. */
-        int named;
-        long generation = 1;
-        long firstArrivalAt;
-        /** Contribution bytes of the awaits this barrier holds (arrived and queued). */
-        long heldBytes;
-        /** Arrived parties of this generation that asked for the contributions (exchanges). */
-        int exchanges;
-        BreakReason broken;
-        /** The last party, running the barrier action: non-null while the generation is tripping. */
-        Waiter runner;
-
-        Barrier(String name, int parties) {
-            this.name = name;
-            this.parties = parties;
-        }
-
-        /**
-         * Names the arrived parties that have no name yet, in arrival order: the client's name for its first party
-         * in a generation, {@code name#2}, {@code name#3} for more. Names are given only when something shows them (a
-         * break, a status, an exchange's contributions) — a plain release needs none — and in arrival order, so a
-         * party's name is the same whenever it is asked for.
-         */
-        void nameParties() {
-            for (; named < arrived.size(); named++) {
-                Waiter w = arrived.get(named);
-                w.party = uniquePartyName(w.session.name);
-            }
-        }
-
-        /** Ends the arrived parties' part in this generation (released or broken). */
-        void clearArrived() {
-            arrived.clear();
-            named = 0;
-            exchanges = 0;
-        }
-
-        void nextGeneration() {
-            generation++;
-            usedNames.clear();
-            lastSuffix.clear();
-        }
-
-        private String uniquePartyName(String clientName) {
-            if (usedNames.add(clientName)) {
-                return clientName;
-            }
-            int k = lastSuffix.getOrDefault(clientName, 1);
-            String candidate;
-            do {
-                candidate = clientName + "#" + (++k);
-            } while (!usedNames.add(candidate));
-            lastSuffix.put(clientName, k);
-            return candidate;
-        }
-
-        List<Contribution> contributions() {
-            nameParties();
-            List<Contribution> cs = new ArrayList<>(arrived.size());
-            for (Waiter w : arrived) {
-                cs.add(new Contribution(w.party, w.contribution));
-            }
-            return cs;
-        }
-
-        BarrierView view(long now) {
-            nameParties();
-            List<BarrierView.WaitingParty> ws = new ArrayList<>(arrived.size());
-            for (Waiter w : arrived) {
-                ws.add(new BarrierView.WaitingParty(w.party, now - w.arrivedAt));
-            }
-            return new BarrierView(name, parties, generation, broken, ws);
-        }
-    }
-
 }

@@ -14,6 +14,6 @@ public final class Group {
      * continued by each leader from the time it took over at (see {@link ReplicatedLog#now}), so no wall clock moves it.
      */
     public static CoordinatorServer node(ServerConfig config, GroupConfig group) {
-        return new CoordinatorServer(config, ReplicatedLog.of(group, config.bindHost()));
+        return new CoordinatorServer(config, new ReplicatedLog(group, config.bindHost()));
     }
 }

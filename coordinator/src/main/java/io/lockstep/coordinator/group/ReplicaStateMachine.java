@@ -2,7 +2,7 @@ package io.lockstep.coordinator.group;
 
 import io.lockstep.coordinator.core.BoundedReader;
 import io.lockstep.coordinator.core.CoordinatorState;
-import io.lockstep.coordinator.server.CoreDriver;
+import io.lockstep.coordinator.server.Applier;
 import org.apache.ratis.io.MD5Hash;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.protocol.ClientId;
@@ -36,7 +36,7 @@ import java.util.concurrent.ExecutionException;
 
 /**
  * The coordinator's state as Ratis's state machine: every committed log entry (a batch of inputs) is applied to this
- * node's {@link CoordinatorState} through its {@link CoreDriver}, on the driver's executor — so the state stays
+ * node's {@link CoordinatorState} through its {@link Applier}, on the applier's executor — so the state stays
  * confined to one thread, and entries are applied in log order. Only the leader holds client connections, so only it
  * turns what applying produces into frames. Snapshots are the state's own ({@link CoordinatorState#writeSnapshot}).
  *
@@ -49,12 +49,12 @@ final class ReplicaStateMachine extends BaseStateMachine {
 
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
     private volatile SingleFileSnapshotInfo latest;
-    private final CoreDriver driver;
+    private final Applier driver;
     private final ReplicatedLog commands;
     /** The only client whose requests become log entries: this node's own {@link ReplicatedLog}, in process. */
     private final ClientId proposer;
 
-    ReplicaStateMachine(CoreDriver driver, ReplicatedLog commands, ClientId proposer) {
+    ReplicaStateMachine(Applier driver, ReplicatedLog commands, ClientId proposer) {
         this.driver = driver;
         this.commands = commands;
         this.proposer = proposer;
@@ -133,7 +133,7 @@ final class ReplicaStateMachine extends BaseStateMachine {
         CompletableFuture<Message> done = new CompletableFuture<>();
         driver.executor().execute(() -> {
             try {
-                if (driver.appliedBatch(batch.inputs(), batch.stampMillis(), at) > 0) {
+                if (commands.apply(batch.inputs(), batch.stampMillis(), at) > 0) {
                     driver.metrics().badEntries.inc();
                 }
             } finally {

@@ -1,8 +1,9 @@
 package io.lockstep.coordinator.group;
 
 import io.lockstep.coordinator.core.Input;
+import io.lockstep.coordinator.server.Applier;
 import io.lockstep.coordinator.server.CommandLog;
-import io.lockstep.coordinator.server.CoreDriver;
+import io.lockstep.protocol.Message.Await;
 import io.lockstep.protocol.Message.GroupStatus;
 import io.lockstep.protocol.Message.Member;
 import org.apache.ratis.RaftConfigKeys;
@@ -60,11 +61,17 @@ public final class ReplicatedLog implements CommandLog {
             RaftGroupId.valueOf(UUID.nameUUIDFromBytes("lockstep-coordinator".getBytes(StandardCharsets.UTF_8)));
     private final GroupConfig config;
     private final String bindHost;
-    private final CoreDriver driver;
+    /** What applies the inputs: set by {@link #start}. */
+    private Applier driver;
     private final RaftGroup group;
     private final RaftPeerId self;
     private final ClientId proposer = ClientId.randomId();
     private final List<Input> batch = new ArrayList<>();
+    /**
+     * On the leader: arrivals proposed and not applied yet, by barrier. An arrival that cannot complete its
+     * generation, even with these, may wait for the one that does (see {@link #submit}).
+     */
+    private final Map<String, Integer> pendingArrivals = new HashMap<>();
     /** A proposal of {@link #batch} is queued for the end of this event-loop turn. */
     private boolean proposalDue;
     /** The timer that proposes a batch of inputs that may wait, if nothing else does first. */
@@ -109,10 +116,10 @@ public final class ReplicatedLog implements CommandLog {
     /** The leader as Ratis last told this node, or null. */
     private volatile RaftPeerId leader;
 
-    private ReplicatedLog(GroupConfig config, String bindHost, CoreDriver driver) {
+    /** The node {@code config} describes; its Raft port binds {@code bindHost} unless the group is on loopback. */
+    public ReplicatedLog(GroupConfig config, String bindHost) {
         this.config = config;
         this.bindHost = bindHost;
-        this.driver = driver;
         List<RaftPeer> peers = new ArrayList<>();
         for (Map.Entry<String, String> p : config.peers().entrySet()) {
             peers.add(RaftPeer.newBuilder().setId(p.getKey()).setAddress(p.getValue()).build());
@@ -121,17 +128,13 @@ public final class ReplicatedLog implements CommandLog {
         this.self = RaftPeerId.valueOf(config.nodeId());
     }
 
-    /** What {@link CoreDriver} takes to make its log: one of the group {@code config} describes. */
-    public static java.util.function.Function<CoreDriver, CommandLog> of(GroupConfig config, String bindHost) {
-        return driver -> new ReplicatedLog(config, bindHost, driver);
-    }
-
     /**
      * Starts this node's Raft server; clients are told to reach this node at its peer host and {@code clientPort}.
      * Returns at once: the group elects a leader by itself.
      */
     @Override
-    public void start(int clientPort) throws IOException {
+    public void start(Applier applier, int clientPort) throws IOException {
+        this.driver = applier;
         this.clientAddress = config.ownHost() + ":" + clientPort;
         if (config.plaintextAcrossNetwork()) {
             log.warn("--peer-insecure: the group's Raft traffic crosses the network in plaintext, unauthenticated. "
@@ -252,23 +255,50 @@ public final class ReplicatedLog implements CommandLog {
 
     // ---- the seam ------------------------------------------------------------------------------------------------
 
+    /**
+     * Adds {@code input} to the next entry, proposed once the event loop has done what it is doing now (reading every
+     * connection that had something). An input nobody waits on yet — an acknowledgement, an arrival that cannot
+     * complete its generation even with those proposed and not applied yet — may wait up to {@link #HOLD_MICROS} for
+     * the one that does: a round is then one entry and one flush, instead of one per event-loop turn. Nothing is
+     * reordered, nothing is held past an input that may not wait.
+     */
     @Override
     public void submit(Input input, long nowMillis) {
         batch.add(input);
-        if (!proposalDue) {
-            // After what the event loop is doing now (reading every connection that had something): one entry.
-            proposalDue = true;
-            driver.executor().execute(this::propose);
+        if (proposalDue) {
+            return;
         }
+        if (mayWait(input)) {
+            if (holding == null) {
+                holding = driver.executor().schedule(this::propose, HOLD_MICROS, TimeUnit.MICROSECONDS);
+            }
+            return;
+        }
+        proposalDue = true;
+        driver.executor().execute(this::propose);
     }
 
-    @Override
-    public void submitMayWait(Input input, long nowMillis) {
-        batch.add(input);
-        if (!proposalDue && holding == null) {
-            // Held at most HOLD_MICROS for the input that completes the generation, so both go in one entry.
-            holding = driver.executor().schedule(this::propose, HOLD_MICROS, TimeUnit.MICROSECONDS);
+    private boolean mayWait(Input input) {
+        if (input instanceof Input.Ack) {
+            return true;
         }
+        if (input instanceof Input.Request r && r.request() instanceof Await a) {
+            int pending = pendingArrivals.merge(a.barrier(), 1, Integer::sum) - 1;
+            return driver.stillToArrive(a.barrier()) - pending > 1;
+        }
+        return false;
+    }
+
+    /** Applies one committed entry (from {@link ReplicaStateMachine}, on the executor); see {@link Applier#applyEntry}. */
+    int apply(List<Input> inputs, long stampMillis, Object entry) {
+        if (!pendingArrivals.isEmpty()) {
+            for (Input input : inputs) {
+                if (input instanceof Input.Request r && r.request() instanceof Await a) {
+                    pendingArrivals.computeIfPresent(a.barrier(), (name, n) -> n > 1 ? n - 1 : null);
+                }
+            }
+        }
+        return driver.applyEntry(inputs, stampMillis, entry);
     }
 
     private void propose() {
@@ -336,15 +366,34 @@ public final class ReplicatedLog implements CommandLog {
         return leading;
     }
 
+    /** The node that leads as far as this one knows (Ratis's view), or null. */
+    private String leaderNode() {
+        RaftPeerId l = leader;
+        return l == null ? null : l.toString();
+    }
+
+    /** The announced leader's client address, if that is the node Ratis says leads; else "". */
     @Override
-    public boolean isGroup() {
-        return true;
+    public String elsewhere() {
+        Input.Leader l = driver.announcedLeader();
+        return l != null && l.node().equals(leaderNode()) ? l.clientAddress() : "";
     }
 
     @Override
-    public String leaderNode() {
-        RaftPeerId l = leader;
-        return l == null ? null : l.toString();
+    public String role() {
+        if (leading) {
+            Input.Leader self = driver.announcedLeader();
+            return ": leader" + (self == null ? "" : " " + self.node() + ", serving clients at " + self.clientAddress());
+        }
+        String node = leaderNode();
+        String at = elsewhere();
+        return ": follower; " + (node == null ? "no leader is known yet"
+                : "the leader is " + node + (at.isEmpty() ? "" : ", serving clients at " + at));
+    }
+
+    /** One node leaves: the group carries on, and this node's clients resume on the next leader. */
+    @Override
+    public void leaving(String why) {
     }
 
     /**
@@ -473,6 +522,7 @@ public final class ReplicatedLog implements CommandLog {
         if (!self.equals(newLeader)) {
             driver.executor().execute(() -> {
                 timing = false;
+                pendingArrivals.clear();
                 if (leading) {
                     leading = false;
                     log.info("node {} no longer leads the group (leader: {})", config.nodeId(),

@@ -3,35 +3,40 @@ package io.lockstep.coordinator.server;
 import io.lockstep.coordinator.core.Input;
 import io.lockstep.protocol.Message;
 
+import java.io.IOException;
 import java.util.List;
 
 /**
- * Where the driver's inputs go: the one seam between the connections and the state they change. A single
- * coordinator applies each input at once ({@link Local}); a replica of a group proposes it to the group's log and
- * applies it when the log has ordered it, as every other replica does. Everything above (connections, sessions as
- * this node serves them) and below ({@link io.lockstep.coordinator.core.CoordinatorState}) is the same in both.
+ * The way down through the seam: where the driver's inputs go, between the connections and the state they change. A
+ * single coordinator applies each input at once ({@link Local}); a node of a group proposes it to the group's log and
+ * applies it when the log has ordered it, as every other node does ({@code group.ReplicatedLog}). The log hands each
+ * input back through the {@link Applier} it was started with. Everything above (connections, the sessions this node
+ * serves) and below ({@link io.lockstep.coordinator.core.CoordinatorState}) is the same for both.
  *
- * <p>Called on the driver's executor only.
+ * <p>Called on the applier's executor only, unless a method says otherwise.
  */
 public interface CommandLog {
 
     /**
-     * Puts {@code input} in the log; it is applied through {@link CoreDriver#applied} on the driver's executor.
-     * {@code nowMillis} is the driver's clock, read by the caller already.
+     * Starts the log, which from now on applies through {@code applier}; the node serves clients on
+     * {@code clientPort}. Called once, before any other method except {@link #notReady}.
+     */
+    void start(Applier applier, int clientPort) throws IOException;
+
+    /** Stops it, after the node stopped serving clients. Any thread. */
+    void stop();
+
+    /**
+     * Puts {@code input} in the log; it is applied through {@link Applier#apply} or {@link Applier#applyEntry}.
+     * {@code nowMillis} is {@link #now}, read by the caller already.
      */
     void submit(Input input, long nowMillis);
 
-    /**
-     * As {@link #submit}, for an input nobody waits on yet — an arrival that cannot complete its generation, an
-     * acknowledgement: a log that makes entries may hold it a moment to put it in one entry with what comes next
-     * (never past the next input that is not such, never reordered). A single coordinator applies it at once.
-     */
-    default void submitMayWait(Input input, long nowMillis) {
-        submit(input, nowMillis);
-    }
-
-    /** Whether inputs submitted here are applied (this node leads its group, or is alone). */
+    /** Whether inputs submitted here are applied: this node is alone, or leads its group. */
     boolean accepting();
+
+    /** Where a client that reached this node while it does not accept should go: an address, or "" if not known. */
+    String elsewhere();
 
     /**
      * The time on the state's timeline now, in milliseconds: what an input submitted now is applied at, and what
@@ -44,52 +49,42 @@ public interface CommandLog {
      * While a deadline is pending, an input goes into the log at least this often, so that the time the log holds is
      * never older than this: a leader that takes over continues from it (a single coordinator's time needs none).
      */
-    default long clockEntryEveryMillis() {
-        return Long.MAX_VALUE;
-    }
+    long clockEntryEveryMillis();
+
+    /**
+     * This node stops serving clients. A single coordinator is the service: its state ends with it, every waiter
+     * broken with {@code why}. A node of a group leaves; the group carries on without it.
+     */
+    void leaving(String why);
 
     /**
      * Why clients should not be sent to this node now, in words an operator can act on; null if they should (what
      * {@code /readyz} answers). Any thread.
      */
-    default String notReady() {
-        return null;
-    }
+    String notReady();
 
-    /** True for a node of a group: its stopping is one node leaving, not the service stopping. */
-    default boolean isGroup() {
-        return false;
-    }
+    /** What this node is, said after "ok" in {@code /health}: "" alone; in a group, its role and the leader. */
+    String role();
 
-    /** In a group, the node that leads it as far as this node knows; null if none or alone. */
-    default String leaderNode() {
-        return null;
-    }
-
-    /** The answer to GROUP: a single coordinator has no group. */
-    default Message.GroupStatus groupStatus() {
-        return new Message.GroupStatus("", "", 0, 0, List.of());
-    }
-
-    /** Starts what the log needs, once the node serves clients on {@code clientPort}. */
-    default void start(int clientPort) throws java.io.IOException {
-    }
-
-    /** Stops it, after the node stopped serving clients. */
-    default void stop() {
-    }
+    /** The answer to GROUP: the members as this node knows them (a single coordinator has none). */
+    Message.GroupStatus groupStatus();
 
     /** A single coordinator: every input is applied at once, on the caller's thread, at the node's clock. */
     final class Local implements CommandLog {
-        private final CoreDriver driver;
+        private Applier applier;
 
-        Local(CoreDriver driver) {
-            this.driver = driver;
+        @Override
+        public void start(Applier applier, int clientPort) {
+            this.applier = applier;
+        }
+
+        @Override
+        public void stop() {
         }
 
         @Override
         public void submit(Input input, long nowMillis) {
-            driver.applied(input, nowMillis);
+            applier.apply(input, nowMillis);
         }
 
         @Override
@@ -98,8 +93,38 @@ public interface CommandLog {
         }
 
         @Override
+        public String elsewhere() {
+            return "";
+        }
+
+        @Override
         public long now() {
-            return driver.localMillis();
+            return applier.localMillis();
+        }
+
+        @Override
+        public long clockEntryEveryMillis() {
+            return Long.MAX_VALUE;
+        }
+
+        @Override
+        public void leaving(String why) {
+            submit(new Input.Shutdown(why), now());
+        }
+
+        @Override
+        public String notReady() {
+            return null;
+        }
+
+        @Override
+        public String role() {
+            return "";
+        }
+
+        @Override
+        public Message.GroupStatus groupStatus() {
+            return new Message.GroupStatus("", "", 0, 0, List.of());
         }
     }
 }

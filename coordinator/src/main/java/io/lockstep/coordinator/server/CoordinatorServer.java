@@ -15,7 +15,6 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Function;
 import java.util.function.LongSupplier;
 
 /**
@@ -29,7 +28,7 @@ public final class CoordinatorServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(CoordinatorServer.class);
 
     private final ServerConfig config;
-    private final Function<CoreDriver, CommandLog> commands;
+    private final CommandLog commands;
     private final LongSupplier clockMillis;
     private final AtomicBoolean stopped = new AtomicBoolean();
     private EventLoopGroup group;
@@ -40,11 +39,11 @@ public final class CoordinatorServer implements AutoCloseable {
 
     /** A single coordinator: every input applied at once, on a monotonic clock. */
     public CoordinatorServer(ServerConfig config) {
-        this(config, CommandLog.Local::new, monotonicMillis());
+        this(config, new CommandLog.Local(), monotonicMillis());
     }
 
-    /** A coordinator whose inputs go through the log {@code commands} makes, on a monotonic clock. */
-    public CoordinatorServer(ServerConfig config, Function<CoreDriver, CommandLog> commands) {
+    /** A coordinator whose inputs go through {@code commands}, on a monotonic clock. */
+    public CoordinatorServer(ServerConfig config, CommandLog commands) {
         this(config, commands, monotonicMillis());
     }
 
@@ -52,7 +51,7 @@ public final class CoordinatorServer implements AutoCloseable {
      * The same, on the clock {@code clockMillis}, which must be monotonic (tests pass their own): every timing
      * decision reads it, a group's leader continues the group's time from it.
      */
-    public CoordinatorServer(ServerConfig config, Function<CoreDriver, CommandLog> commands, LongSupplier clockMillis) {
+    public CoordinatorServer(ServerConfig config, CommandLog commands, LongSupplier clockMillis) {
         this.config = config;
         this.commands = commands;
         this.clockMillis = clockMillis;
@@ -81,6 +80,8 @@ public final class CoordinatorServer implements AutoCloseable {
                 .channel(transport.serverChannel())
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)
+                // Connections wait in the backlog until the log has started (below): nothing reaches the driver first.
+                .option(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childHandler(initializer);
@@ -123,7 +124,7 @@ public final class CoordinatorServer implements AutoCloseable {
             log.info("http endpoints on {}:{} (/health, /metrics, /barriers)", config.bindHost(), httpAddress().getPort());
         }
         try {
-            driver.commandLog().start(bound.getPort());
+            commands.start(driver, bound.getPort());
         } catch (java.io.IOException | RuntimeException e) {
             serverChannel.close();
             if (httpChannel != null) {
@@ -132,6 +133,7 @@ public final class CoordinatorServer implements AutoCloseable {
             group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
             throw new IllegalStateException("cannot join the group: " + e.getMessage(), e);
         }
+        serverChannel.config().setAutoRead(true);
         log.info("listening on {}:{} ({} transport{}{})", config.bindHost(), bound.getPort(),
                 transport.name().toLowerCase(), config.tls() != null ? (config.tls().clientCa() != null
                         ? ", mutual TLS" : ", TLS") : ", plaintext",
@@ -184,7 +186,7 @@ public final class CoordinatorServer implements AutoCloseable {
             if (httpChannel != null) {
                 httpChannel.close().await(2, TimeUnit.SECONDS);
             }
-            driver.commandLog().stop();
+            commands.stop();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | TimeoutException e) {

@@ -5,15 +5,10 @@ import io.lockstep.coordinator.core.BarrierView;
 import io.lockstep.coordinator.core.BoundedReader;
 import io.lockstep.coordinator.core.Command;
 import io.lockstep.coordinator.core.CoordinatorState;
-import io.lockstep.coordinator.core.Effect;
 import io.lockstep.coordinator.core.Input;
 import io.lockstep.protocol.ErrorCode;
 import io.lockstep.protocol.Message;
-import io.lockstep.protocol.Protocol;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelOutboundBuffer;
-import io.netty.util.collection.LongObjectHashMap;
-import io.netty.util.collection.LongObjectMap;
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -22,33 +17,24 @@ import org.slf4j.LoggerFactory;
 
 import java.security.SecureRandom;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Function;
 import java.util.function.IntSupplier;
 import java.util.function.LongSupplier;
 
 /**
  * Connects the coordinator's state to the network, on one executor: turns what connections say into
- * {@link Input}s for the {@link CommandLog} (which applies them at once, or after a group has ordered them), and
- * what applying them produces ({@link CoordinatorState.Outputs}) into frames on the right connection. It holds the
- * sessions served by this node — their connections, when each client was last heard — keeps one timer armed at the
- * state's next deadline, and sweeps for silent connections.
+ * {@link Input}s for the {@link CommandLog} (which applies them at once, or after a group has ordered them), applies
+ * what the log hands back ({@link Applier}), and keeps one timer armed at the state's next deadline. What applying
+ * produces goes out through {@link ServedSessions}, which holds the sessions served here.
  *
- * <p>Every method runs its work on the core's executor; they may be called from any thread. Frames written
- * while one input is applied are flushed once per channel when it is done.
+ * <p>Every method runs its work on the core's executor; they may be called from any thread.
  */
-public final class CoreDriver implements CoordinatorState.Outputs {
+public final class CoreDriver implements Applier {
 
     private static final Logger log = LoggerFactory.getLogger(CoreDriver.class);
     private static final Input.Tick TICK = new Input.Tick();
-    /** Handshakes whose connection closed before the handshake was applied, remembered at most. */
-    private static final int ABANDONED_REMEMBERED = 10_000;
 
     private final BarrierCore.Limits limits;
     private final String unknownSession;
@@ -58,32 +44,10 @@ public final class CoreDriver implements CoordinatorState.Outputs {
     /** This node's monotonic clock: what {@link CommandLog#now} reads; never the wall clock. */
     private final LongSupplier localClock;
     private final SessionPolicy policy;
-    private final ServerConfig.ConnectionLimits connectionLimits;
-    private final String coordinatorName;
-    private final int maxFrameBytes;
     private final SecureRandom random = new SecureRandom();
     private final CommandLog commands;
-    /**
-     * Sessions connected to this node, by id. Looked up once per answer on the release fan-out: a primitive-keyed
-     * open-addressing map (no boxed key, no node per entry) touches fewer cold cache lines per party than a
-     * {@code HashMap<Long, ...>}.
-     */
-    private final LongObjectMap<ServerSession> sessions = new LongObjectHashMap<>();
-    /** In a group, on its leader: arrivals submitted to the log and not applied yet, by barrier. */
-    private final Map<String, Integer> pendingArrivals = new HashMap<>();
-    /** Connections whose handshake is submitted and not yet applied, by {@link Link#token}. */
-    private final LongObjectMap<Link> handshakes = new LongObjectHashMap<>();
-    /** Tokens of handshakes whose connection closed before they were applied. */
-    private final Map<Long, Boolean> abandoned = new LinkedHashMap<>() {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<Long, Boolean> eldest) {
-            return size() > ABANDONED_REMEMBERED;
-        }
-    };
-    /** Sessions written to during the current input; each is flushed once when it is done. */
-    private final List<ServerSession> toFlush = new ArrayList<>();
-    /** Inputs that applying the current one calls for; submitted after it, never nested inside it. */
-    private final List<Input> followUps = new ArrayList<>();
+    /** The sessions served here and the frames written to them: where the state's outputs go. */
+    private final ServedSessions served;
     private final Metrics metrics;
     /** Snapshots for the metrics gauges, written on the core's thread after every input. */
     private volatile int sessionCount;
@@ -91,29 +55,23 @@ public final class CoreDriver implements CoordinatorState.Outputs {
     private IntSupplier connectionCount = () -> 0;
     private ScheduledFuture<?> timer;
     private long timerAt = BarrierCore.NO_DEADLINE;
-    /** The sweep for silent connections, and its period: armed while any session is connected. */
-    private ScheduledFuture<?> silenceCheck;
-    private int silenceCheckMillis;
     private boolean shutDown;
 
-    /**
-     * @param commands makes the log inputs go through, given this driver (a single node: {@code CommandLog.Local::new})
-     */
+    /** @param commands where inputs go; started with this driver as its {@link Applier} by the server */
     public CoreDriver(EventExecutor executor, LongSupplier localClock, BarrierCore.Limits limits,
                       SessionPolicy policy, ServerConfig.ConnectionLimits connectionLimits, String coordinatorName,
-                      int maxFrameBytes, Function<CoreDriver, CommandLog> commands) {
+                      int maxFrameBytes, CommandLog commands) {
         this.limits = limits;
         this.unknownSession = "is unknown to this coordinator, which started at " + Instant.now()
                 + ": it restarted and its state was lost, or the session ended long ago";
         this.state = new CoordinatorState(limits, unknownSession);
-        this.connectionLimits = connectionLimits;
         this.executor = executor;
         this.localClock = localClock;
         this.policy = policy;
-        this.coordinatorName = coordinatorName;
-        this.maxFrameBytes = maxFrameBytes;
         this.metrics = new Metrics(() -> sessionCount, () -> barrierCount, () -> connectionCount.getAsInt());
-        this.commands = commands.apply(this);
+        this.commands = commands;
+        this.served = new ServedSessions(executor, this::now, () -> state, policy, connectionLimits, coordinatorName,
+                maxFrameBytes, metrics);
     }
 
     /** Where the connection gauge reads from (the server's connection limiter). */
@@ -121,6 +79,7 @@ public final class CoreDriver implements CoordinatorState.Outputs {
         this.connectionCount = connections;
     }
 
+    @Override
     public Metrics metrics() {
         return metrics;
     }
@@ -140,12 +99,12 @@ public final class CoreDriver implements CoordinatorState.Outputs {
         return !shutDown;
     }
 
-    /** This node's monotonic clock, in milliseconds (its origin means nothing). */
+    @Override
     public long localMillis() {
         return localClock.getAsLong();
     }
 
-    /** The time of the inputs applied here so far: the latest stamp (a single coordinator's: its clock's). */
+    @Override
     public long appliedMillis() {
         return state.now();
     }
@@ -155,34 +114,14 @@ public final class CoreDriver implements CoordinatorState.Outputs {
         return commands.now();
     }
 
-    /** Where this driver's inputs go. */
-    CommandLog commandLog() {
-        return commands;
-    }
-
-    /** The one thread the state lives on. */
+    @Override
     public EventExecutor executor() {
         return executor;
     }
 
-    /**
-     * What this node is, after "ok" in /health: nothing for a single coordinator; in a group, whether it leads, and
-     * if not, which node does and where its clients go.
-     */
+    /** What this node is, after "ok" in /health (see {@link CommandLog#role}). */
     public Future<String> role() {
-        return executor.submit(() -> {
-            if (!commands.isGroup()) {
-                return "";
-            }
-            if (commands.accepting()) {
-                Input.Leader self = state.leader();
-                return ": leader" + (self == null ? "" : " " + self.node() + ", serving clients at " + self.clientAddress());
-            }
-            String node = commands.leaderNode();
-            String at = leaderHint();
-            return ": follower; " + (node == null ? "no leader is known yet"
-                    : "the leader is " + node + (at.isEmpty() ? "" : ", serving clients at " + at));
-        });
+        return executor.submit(commands::role);
     }
 
     /** A snapshot of one barrier (null if not held), taken on the core's thread. */
@@ -214,7 +153,7 @@ public final class CoreDriver implements CoordinatorState.Outputs {
                 return;
             }
             if (!commands.accepting()) {
-                link.channel.writeAndFlush(new Message.Error(0, ErrorCode.NOT_LEADER, leaderHint()))
+                link.channel.writeAndFlush(new Message.Error(0, ErrorCode.NOT_LEADER, commands.elsewhere()))
                         .addListener(ChannelFutureListener.CLOSE);
                 return;
             }
@@ -222,7 +161,7 @@ public final class CoreDriver implements CoordinatorState.Outputs {
             do {
                 id = random.nextLong() & Long.MAX_VALUE;
             } while (id == 0 || state.isOpen(id));
-            handshakes.put(link.token, link);
+            served.handshaking(link);
             commands.submit(new Input.Hello(link.token, hello.clientName(), hello.resumeSession(), hello.received(),
                     id, policy.grant(hello.leaseMillis())), now());
         });
@@ -247,17 +186,7 @@ public final class CoreDriver implements CoordinatorState.Outputs {
         }
         long now = now();
         s.lastHeard = now;
-        Input.Request input = new Input.Request(s.id, s.nextRequest++, request);
-        if (request instanceof Message.Await a && commands.isGroup()) {
-            // An arrival that cannot complete its generation, even with those proposed and not applied yet, may
-            // wait for the one that does: a round is then one entry, one flush, instead of one per event-loop turn.
-            int pending = pendingArrivals.merge(a.barrier(), 1, Integer::sum) - 1;
-            if (state.stillToArrive(a.barrier()) - pending > 1) {
-                commands.submitMayWait(input, now);
-                return;
-            }
-        }
-        commands.submit(input, now);
+        commands.submit(new Input.Request(s.id, s.nextRequest++, request), now);
     }
 
     /** A heartbeat: acknowledges answers, answered by PONG with the requests received. */
@@ -305,7 +234,7 @@ public final class CoreDriver implements CoordinatorState.Outputs {
         s.lastHeard = now;
         if (clientReceived > s.acknowledged) {
             s.acknowledged = clientReceived;
-            commands.submitMayWait(new Input.Ack(s.id, clientReceived), now);
+            commands.submit(new Input.Ack(s.id, clientReceived), now);
         }
         return s;
     }
@@ -327,16 +256,10 @@ public final class CoreDriver implements CoordinatorState.Outputs {
      */
     void channelClosed(Link link, String how, boolean closedByPeer) {
         onCore(() -> {
-            if (handshakes.remove(link.token) != null) {
-                abandoned.put(link.token, Boolean.TRUE); // the session it opens or resumes gets no connection
-                return;
-            }
             ServerSession s = link.session;
-            if (s == null) {
+            if (served.closed(link) || s == null) {
                 return;
             }
-            link.session = null;
-            sessions.remove(s.id);
             long now = now();
             boolean grace = closedByPeer && policy.closedWhileHeard(s.lastHeard, now, s.leaseMillis)
                     && policy.reconnectGraceMillis() < s.leaseMillis;
@@ -356,46 +279,23 @@ public final class CoreDriver implements CoordinatorState.Outputs {
             if (shutDown) {
                 return;
             }
-            if (!commands.isGroup()) {
-                commands.submit(new Input.Shutdown(why), now());
-            } // else one node leaves: the group carries on, and its clients resume on the next leader
+            commands.leaving(why);
             shutDown = true;
             if (timer != null) {
                 timer.cancel(false);
             }
-            if (silenceCheck != null) {
-                silenceCheck.cancel(false);
-            }
-            endConnections(ErrorCode.SHUTTING_DOWN, why);
+            served.stop();
+            served.endAll(ErrorCode.SHUTTING_DOWN, why);
         });
     }
 
-    /**
-     * This node ends every session's connection itself: a final error, then the close. Each session is detached
-     * first, so the close that follows is not taken for its client leaving (in a group the session carries on at the
-     * leader, with its whole lease).
-     */
-    private void endConnections(ErrorCode code, String text) {
-        for (ServerSession s : sessions.values()) {
-            s.link.session = null;
-            s.channel().writeAndFlush(new Message.Error(0, code, text)).addListener(ChannelFutureListener.CLOSE);
-        }
-        sessions.clear();
-    }
-
-    // ---- a node of a group ---------------------------------------------------------------------------------------
-
-    /** Where a client that reached this node, which does not lead, should go: the leader's address, or "". */
-    private String leaderHint() {
-        Input.Leader l = state.leader();
-        return l != null && l.node().equals(commands.leaderNode()) ? l.clientAddress() : "";
-    }
+    // ---- from the log ---------------------------------------------------------------------------------------------
 
     /**
-     * This node now leads its group, everything committed before applied: it says so through the log, and every
-     * session the old leader served — whose connections died with it, or went to it — starts its lease now: a cut,
-     * never a client that left. On the executor; inputs submitted after this are ordered after these.
+     * This node now leads its group: it says so through the log, and every session the old leader served — whose
+     * connections died with it, or went to it — starts its lease now: a cut, never a client that left.
      */
+    @Override
     public void tookOver(Input.Leader self) {
         long now = now();
         commands.submit(self, now);
@@ -405,14 +305,9 @@ public final class CoreDriver implements CoordinatorState.Outputs {
         metrics.leaderChanges.inc();
     }
 
-    /** This node no longer leads: its clients must find the one that does. On the executor. */
+    @Override
     public void leadershipLost() {
-        pendingArrivals.clear();
-        endConnections(ErrorCode.NOT_LEADER, leaderHint());
-        for (Link l : handshakes.values()) {
-            l.channel.close();
-        }
-        handshakes.clear();
+        served.endAll(ErrorCode.NOT_LEADER, commands.elsewhere());
         if (timer != null) {
             timer.cancel(false);
             timer = null;
@@ -420,11 +315,8 @@ public final class CoreDriver implements CoordinatorState.Outputs {
         timerAt = BarrierCore.NO_DEADLINE;
     }
 
-    /**
-     * Applies one log entry's inputs, in order, at the time the leader stamped it; {@code entry} names the entry in
-     * what is logged. Returns how many of them failed to apply (each logged). On the executor.
-     */
-    public int appliedBatch(List<Input> inputs, long stampMillis, Object entry) {
+    @Override
+    public int applyEntry(List<Input> inputs, long stampMillis, Object entry) {
         int failed = 0;
         for (int i = 0; i < inputs.size(); i++) {
             if (!applied(inputs.get(i), stampMillis, entry)) {
@@ -434,15 +326,22 @@ public final class CoreDriver implements CoordinatorState.Outputs {
         return failed;
     }
 
-    /** Writes the state; see {@link CoordinatorState#writeSnapshot}. On the executor. */
+    @Override
+    public int stillToArrive(String barrier) {
+        return state.stillToArrive(barrier);
+    }
+
+    @Override
+    public Input.Leader announcedLeader() {
+        return state.leader();
+    }
+
+    @Override
     public void writeSnapshot(java.io.DataOutput out) throws java.io.IOException {
         state.writeSnapshot(out);
     }
 
-    /**
-     * Replaces the state with the one {@code in} holds (a snapshot); {@link BoundedReader.Malformed} if it holds none,
-     * the state then unchanged. Any thread; done when it returns.
-     */
+    @Override
     public void loadSnapshot(BoundedReader in) throws BoundedReader.Malformed {
         CoordinatorState loaded;
         try {
@@ -459,157 +358,33 @@ public final class CoreDriver implements CoordinatorState.Outputs {
 
     // ---- applying inputs -----------------------------------------------------------------------------------------
 
-    /** Applies {@code input} at {@code stampMillis}: called by the {@link CommandLog}, on the core's executor. */
-    void applied(Input input, long stampMillis) {
+    @Override
+    public void apply(Input input, long stampMillis) {
         applied(input, stampMillis, null);
     }
 
-    /** As {@link #applied(Input, long)}; false if applying it failed (logged, naming {@code entry} if not null). */
+    /** As {@link #apply}; false if applying it failed (logged, naming {@code entry} if not null). */
     private boolean applied(Input input, long stampMillis, Object entry) {
         // Applied even while this node shuts down: a node of a group keeps its state equal to its log until the log
         // stops (the snapshot it takes as it stops claims everything applied, and a state that skipped inputs would
         // serve wrong answers once it leads); nothing it produces reaches a connection any more.
         boolean ok = true;
-        if (input instanceof Input.Request r && r.request() instanceof Message.Await a && !pendingArrivals.isEmpty()) {
-            pendingArrivals.computeIfPresent(a.barrier(), (name, n) -> n > 1 ? n - 1 : null);
-        }
         try {
-            state.apply(input, stampMillis, this);
+            state.apply(input, stampMillis, served);
         } catch (RuntimeException | Error e) {
             // A bug in the core must not take the coordinator down (in a group, every replica fails alike on the
             // same input and carries on alike); it is loud so it gets fixed.
             log.error("coordinator state failed on {}{}", input, entry == null ? "" : " of log entry " + entry, e);
             ok = false;
         }
-        for (int i = 0; i < toFlush.size(); i++) {
-            ServerSession s = toFlush.get(i);
-            s.flushPending = false;
-            if (s.link.session == s) {
-                s.channel().flush();
-                checkConsumer(s); // once per session and input, not once per frame
-            }
-        }
-        toFlush.clear(); // O(sessions written), not O(every session ever written to)
+        List<Input> followUps = served.flushWritten();
         armTimer();
         sessionCount = state.sessionCount();
         barrierCount = state.barrierCount();
-        if (!followUps.isEmpty() && shutDown) {
-            followUps.clear(); // this node's own decisions about connections it no longer holds
-        } else if (!followUps.isEmpty()) {
-            List<Input> next = new ArrayList<>(followUps);
-            followUps.clear();
-            for (Input i : next) {
-                commands.submit(i, now());
-            }
+        for (int i = 0; i < followUps.size(); i++) {
+            commands.submit(followUps.get(i), now());
         }
         return ok;
-    }
-
-    @Override
-    public void welcome(long connection, long session, String clientName, int leaseMillis, boolean resumed,
-                        long received, String note, Iterable<Message> resend) {
-        Link link = handshakes.remove(connection);
-        if (link == null) {
-            if (abandoned.remove(connection) != null) {
-                // Its connection closed before this: a resumed session is cut again (its client knows it and will
-                // resume), a new one was never learned by its client and ends.
-                followUps.add(resumed ? new Input.Cut(session, now(), Command.Disconnect.SILENT)
-                        : new Input.Close(session, "its connection closed during the handshake", false));
-            }
-            return; // else another node's connection: only the node that holds it answers
-        }
-        long now = now();
-        ServerSession old = sessions.get(session);
-        if (old != null) {
-            log.debug("session {} moves from {} to {}", session, old.channel().remoteAddress(),
-                    link.channel.remoteAddress());
-            old.link.session = null; // its close is then nothing to the session
-            old.channel().close();
-        }
-        ServerSession s = new ServerSession(session, clientName, leaseMillis, link, received, now);
-        link.session = s;
-        sessions.put(session, s);
-        int sent = 0;
-        link.channel.write(new Message.Welcome(Protocol.VERSION, session, maxFrameBytes, coordinatorName,
-                leaseMillis, policy.heartbeatFor(leaseMillis), resumed, received, note), link.channel.voidPromise());
-        for (Message m : resend) {
-            link.channel.write(m, link.channel.voidPromise()); // what the client missed while it was cut off
-            sent++;
-        }
-        link.channel.flush();
-        watchForSilence(s);
-        if (resumed) {
-            log.info("session {} of '{}' resumed from {} ({} frames re-sent)", session, clientName,
-                    link.channel.remoteAddress(), sent);
-        } else {
-            log.debug("session {} opened for '{}' from {}", session, clientName, link.channel.remoteAddress());
-        }
-    }
-
-    @Override
-    public void answer(long session, Message frame) {
-        ServerSession s = sessions.get(session);
-        if (s == null) {
-            return; // cut off, or connected to another node: it gets the answer when it resumes
-        }
-        long received = state.received(session);
-        if (received - s.toldReceived >= ServerSession.ACKNOWLEDGE_EVERY) {
-            // Unasked, ahead of the answer and in the same write: the client may drop what it holds.
-            s.toldReceived = received;
-            s.channel().write(new Message.Pong(received), s.channel().voidPromise());
-        }
-        s.channel().write(frame, s.channel().voidPromise());
-        if (!s.flushPending) {
-            s.flushPending = true;
-            toFlush.add(s);
-        }
-    }
-
-    @Override
-    public void ended(long session, String why) {
-        ServerSession s = sessions.remove(session);
-        if (s != null) {
-            s.link.session = null;
-            log.info("session {} of '{}' from {} ended: {}", session, s.clientName, s.channel().remoteAddress(), why);
-        }
-    }
-
-    @Override
-    public void event(Effect effect) {
-        if (effect instanceof Effect.Broken b) {
-            metrics.breaks.labelValues(Metrics.label(b.reason().cause())).inc();
-            log.info("{}", b.reason().message());
-        } else if (effect instanceof Effect.SessionExpired e) {
-            metrics.sessionsLost.inc();
-            log.info("session {} of '{}' lost: {}", e.session(), e.clientName(), e.why());
-        } else if (effect instanceof Effect.Tripped t) {
-            metrics.trips.inc();
-            metrics.roundSeconds.observe(t.roundMillis() / 1000.0);
-            if (log.isDebugEnabled()) { // once a round: the arguments would be boxed even with debug off
-                log.debug("barrier '{}' generation {} released {} parties after {} ms", t.barrier(), t.generation(),
-                        t.parties(), t.roundMillis());
-            }
-        }
-    }
-
-    /**
-     * A client that does not read (or never acknowledges) would make the coordinator hold ever more for it. Past
-     * the limits its connection is closed; the session then has its lease to come back and catch up, else it is
-     * lost like any other silent party — unless it holds more unacknowledged answers than allowed: then it ends.
-     */
-    private void checkConsumer(ServerSession s) {
-        ChannelOutboundBuffer pending = s.channel().unsafe().outboundBuffer();
-        long queued = pending == null ? 0 : pending.totalPendingWriteBytes();
-        int unacknowledged = state.unacknowledged(s.id);
-        if (queued <= connectionLimits.maxPendingWriteBytes() && unacknowledged <= connectionLimits.maxUnacknowledged()) {
-            return;
-        }
-        log.warn("closing connection of session {} ('{}') from {}: {} frames unacknowledged, output not read",
-                s.id, s.clientName, s.channel().remoteAddress(), unacknowledged);
-        s.channel().pipeline().fireUserEventTriggered(ConnectionHandler.Event.SLOW_CONSUMER); // it says why and closes
-        if (unacknowledged > connectionLimits.maxUnacknowledged()) {
-            followUps.add(new Input.Close(s.id, "it did not acknowledge " + unacknowledged + " answers", false));
-        }
     }
 
     private void armTimer() {
@@ -635,45 +410,6 @@ public final class CoreDriver implements CoordinatorState.Outputs {
         timer = null;
         timerAt = BarrierCore.NO_DEADLINE;
         commands.submit(TICK, now());
-    }
-
-    // ---- silent connections -------------------------------------------------------------------------------------
-
-    /** Makes sure the sweep runs at least every heartbeat of {@code s}'s lease. */
-    private void watchForSilence(ServerSession s) {
-        int heartbeat = policy.heartbeatFor(s.leaseMillis);
-        if (silenceCheck == null || heartbeat < silenceCheckMillis) {
-            if (silenceCheck != null) {
-                silenceCheck.cancel(false);
-            }
-            silenceCheckMillis = heartbeat;
-            silenceCheck = executor.schedule(this::checkSilence, heartbeat, TimeUnit.MILLISECONDS);
-        }
-    }
-
-    /**
-     * Closes the connections whose clients have sent nothing for three heartbeats (every frame stamps
-     * {@code lastHeard}). One sweep every heartbeat of the shortest lease held, instead of a timer per connection
-     * and a clock reading per read; the sweep stops while no session is connected.
-     */
-    private void checkSilence() {
-        silenceCheck = null;
-        if (shutDown) {
-            return;
-        }
-        long now = now();
-        int period = Integer.MAX_VALUE;
-        for (ServerSession s : sessions.values()) {
-            int heartbeat = policy.heartbeatFor(s.leaseMillis);
-            if (now - s.lastHeard > 3L * heartbeat) {
-                s.channel().pipeline().fireUserEventTriggered(ConnectionHandler.Event.SILENT); // it closes
-            }
-            period = Math.min(period, heartbeat);
-        }
-        if (period != Integer.MAX_VALUE) {
-            silenceCheckMillis = period;
-            silenceCheck = executor.schedule(this::checkSilence, period, TimeUnit.MILLISECONDS);
-        }
     }
 
     private static String seconds(long millis) {
