@@ -42,7 +42,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * takes a connection that stays silent for three heartbeats as dead; and reconnects with backoff, resuming the
  * session so that nothing is lost or counted twice. If the session cannot be resumed (its lease ran out, or the
  * coordinator restarted), everything pending fails with {@link SessionLostException} and a new session declares
- * the barriers again.
+ * the barriers again. Which node to try and when is {@link Reconnection}'s; the frames kept and the acknowledgements
+ * due are {@link Outbox}'s.
  *
  * <p>State is confined to one event loop ({@link #loop}); {@link #send} and {@link #close} may be called from
  * any thread. The outstanding map is concurrent because callers add to it from their own threads.
@@ -50,24 +51,6 @@ import java.util.concurrent.atomic.AtomicLong;
 final class ClientSession {
 
     private static final Logger log = Logging.logger(ClientSession.class);
-    private static final long MAX_BACKOFF_MILLIS = 1_000;
-    /** How long a client connecting to a group that has no leader yet waits before it asks its nodes again. */
-    private static final long ELECTION_RETRY_MILLIS = 100;
-    /**
-     * The most backoff once a node has said it does not lead (a group, electing or elected): its jittered wait, half
-     * to all of it, is then about the election retry of a first connection.
-     */
-    private static final long GROUP_MAX_BACKOFF_MILLIS = 2 * ELECTION_RETRY_MILLIS;
-    /** ... and before it follows a node's word on who leads, once it has asked every node. */
-    private static final long REDIRECT_RETRY_MILLIS = 10;
-    /**
-     * The coordinator holds each answer until it is acknowledged. An ACK ahead of a request costs a few bytes in
-     * the same write, so one goes out with the first request after this many answers ...
-     */
-    private static final int ACK_WITH_REQUEST_AFTER = 8;
-    /** ... and one on its own, which costs a packet, only after this many with no request to carry it. */
-    private static final int ACK_ALONE_AFTER = 64;
-
     /** Someone waiting for replies to one request. Called on the event loop. */
     interface Outstanding {
         /** A reply arrived; return true when it was the last one this request gets. */
@@ -81,13 +64,10 @@ final class ClientSession {
 
     final EventLoop loop;
     /**
-     * The coordinators this client may reach: one, or the nodes of a group (a node that does not lead may name the
-     * one that does, which is then added). The one connected or tried now is {@link #current}. Loop-confined.
+     * The coordinators this client may reach — one, or the nodes of a group (a node that does not lead may name the
+     * one that does, which is then added) — which to try, and when. Loop-confined.
      */
-    private final List<HostAndPort> nodes;
-    private int current;
-    /** Every node, as given: for messages about the session rather than one connection. */
-    private final String address;
+    private final Reconnection nodes;
     private final String clientName;
     private final int requestedLeaseMillis;
     private final int connectTimeoutMillis;
@@ -98,32 +78,18 @@ final class ClientSession {
 
     // Loop-confined from here on.
     private State state = State.CONNECTING;
-    /** While connecting the first time: why each node tried failed, the first failure's cause, the deadline. */
-    private final List<String> firstFailures = new ArrayList<>();
-    private Throwable firstCause;
-    private long firstDeadlineNanos;
-    /** A node that does not lead named the one that does: the next attempt goes there. */
-    private boolean redirect;
-    /** Some node answered that it does not lead: a group, electing or elected. */
-    private boolean leaderless;
-    /** The connection now (or last) answered that its node does not lead. */
-    private boolean answeredNotLeader;
     private Channel channel;
     private volatile long sessionId;
     private int leaseMillis;
     private int heartbeatMillis;
     /** GROUP queries sent on the current connection and not yet answered, oldest first. */
     private final ArrayDeque<CompletableFuture<Message.GroupStatus>> groupQueries = new ArrayDeque<>();
-    /** Counted frames sent and not yet acknowledged by the coordinator, oldest first. */
-    private final ArrayDeque<Message.Request> outbox = new ArrayDeque<>();
-    private long sent;
-    private long received;
-    private long acknowledged;
+    /** The counted frames sent and received in this session. */
+    private final Outbox outbox = new Outbox();
     private long lastContactNanos = System.nanoTime();
     /** Whether this end wrote, and heard, anything since the last heartbeat: if both, the beat sends nothing. */
     private boolean wroteSinceBeat;
     private boolean heardSinceBeat;
-    private long backoffMillis;
     private ScheduledFuture<?> heartbeat;
     private ScheduledFuture<?> retry;
     /** False once this client has told its callers the session is lost: it must then never resume it. */
@@ -140,25 +106,14 @@ final class ClientSession {
         this.loop = loop;
         this.authSecret = authSecret;
         this.tls = tls;
-        this.nodes = new ArrayList<>(nodes);
-        this.address = String.join(",", nodes.stream().map(HostAndPort::toString).toList());
+        this.nodes = new Reconnection(nodes);
         this.clientName = clientName;
         this.requestedLeaseMillis = requestedLeaseMillis;
         this.connectTimeoutMillis = connectTimeoutMillis;
     }
 
     String address() {
-        return address;
-    }
-
-    /** The node connected or tried now. */
-    private HostAndPort node() {
-        return nodes.get(current);
-    }
-
-    /** Tries the next node next time (after a failure, a cut, or a node that does not lead and names none). */
-    private void nextNode() {
-        current = (current + 1) % nodes.size();
+        return nodes.address();
     }
 
     long sessionId() {
@@ -192,7 +147,7 @@ final class ClientSession {
     /** Opens the first connection; the future completes with the first WELCOME or fails with a clear message. */
     CompletableFuture<Message.Welcome> start() {
         loop.execute(() -> {
-            firstDeadlineNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(connectTimeoutMillis);
+            nodes.firstConnection(connectTimeoutMillis);
             connect(true);
         });
         return firstWelcome;
@@ -204,7 +159,7 @@ final class ClientSession {
         }
         // A reconnect must not wait long on one attempt: the lease is running. Nor must a first connection wait the
         // whole timeout on one node of a group that is unreachable when the next one may answer.
-        int attemptMillis = first ? Math.max(Math.min(connectTimeoutMillis, 1_000), connectTimeoutMillis / nodes.size())
+        int attemptMillis = first ? Math.max(Math.min(connectTimeoutMillis, 1_000), connectTimeoutMillis / nodes.nodeCount())
                 : Math.max(200, Math.min(connectTimeoutMillis, heartbeatMillis * 2));
         Bootstrap b = new Bootstrap()
                 .group(loop)
@@ -215,7 +170,7 @@ final class ClientSession {
                     @Override
                     protected void initChannel(SocketChannel ch) {
                         if (tls != null) {
-                            SslHandler ssl = tls.newHandler(ch.alloc(), node().host(), node().port());
+                            SslHandler ssl = tls.newHandler(ch.alloc(), nodes.node().host(), nodes.node().port());
                             SSLParameters params = ssl.engine().getSSLParameters();
                             params.setEndpointIdentificationAlgorithm("HTTPS"); // the certificate must name the host
                             ssl.engine().setSSLParameters(params);
@@ -229,7 +184,7 @@ final class ClientSession {
                                 .addLast("session", new Handler());
                     }
                 });
-        HostAndPort node = node();
+        HostAndPort node = nodes.node();
         ChannelFuture cf = b.connect(node.host(), node.port());
         cf.addListener(f -> {
             if (!f.isSuccess()) {
@@ -238,7 +193,7 @@ final class ClientSession {
                     firstFailed(why, f.cause());
                 } else {
                     log.debug("{}", why);
-                    nextNode();
+                    nodes.next();
                     scheduleReconnect();
                 }
                 return;
@@ -249,9 +204,9 @@ final class ClientSession {
                 return;
             }
             channel = ch;
-            answeredNotLeader = false;
+            nodes.opened();
             ch.writeAndFlush(new Message.Hello(Protocol.MAGIC, Protocol.VERSION, clientName, requestedLeaseMillis,
-                    first || !resumable ? 0 : sessionId, first || !resumable ? 0 : received));
+                    first || !resumable ? 0 : sessionId, first || !resumable ? 0 : outbox.received()));
             // A coordinator that accepts but never answers is as bad as none.
             loop.schedule(() -> {
                 if (channel == ch && state != State.CONNECTED && ch.isActive()) {
@@ -273,66 +228,21 @@ final class ClientSession {
         return c.getMessage();
     }
 
-    /**
-     * The first connection failed ({@code why}). With more nodes to try, it tries the next (or the one a node that
-     * does not lead named); a group whose nodes answered that they do not lead is tried again, a little later, until
-     * the connect timeout: it is electing a leader. Otherwise connecting fails, saying why for each node.
-     */
+    /** A try of the first connection failed ({@code why}): the next, or connecting fails (see {@link Reconnection}). */
     private void firstFailed(String why, Throwable cause) {
-        firstFailures.add(why);
-        if (firstFailures.size() == 1) {
-            firstCause = cause;
-        }
-        boolean redirected = redirect;
-        redirect = false;
-        if (!redirected) {
-            nextNode();
-        }
-        boolean untried = firstFailures.size() < nodes.size();
-        // Within the connect timeout, whatever happens: nodes that name each other as leader must not spin.
-        if (System.nanoTime() < firstDeadlineNanos && (redirected || untried || leaderless)) {
-            long delay = untried ? 0 : redirected ? REDIRECT_RETRY_MILLIS : ELECTION_RETRY_MILLIS;
-            if (!untried) {
-                firstFailures.clear(); // a new round over the nodes: the last one's reasons are what failing says
-            }
+        long delay = nodes.firstFailed(why, cause);
+        if (delay >= 0) {
             retry = loop.schedule(() -> connect(true), delay, TimeUnit.MILLISECONDS);
             return;
         }
         state = State.CLOSED;
-        String all = firstFailures.size() == 1 ? firstFailures.get(0) : "cannot connect to any coordinator of "
-                + address + ": " + String.join("; ", firstFailures);
-        firstWelcome.completeExceptionally(new java.io.IOException(all, firstCause));
-    }
-
-    /**
-     * A node said it does not lead its group ({@code hint}: the leader's address, or empty). The next attempt goes
-     * to the leader it named (a node this client was not given is added), else to the next node, at once.
-     */
-    private void notLeader(String hint) {
-        leaderless = true;
-        answeredNotLeader = true;
-        if (hint.isEmpty()) {
-            return;
-        }
-        try {
-            HostAndPort leader = HostAndPort.parse(hint, Protocol.DEFAULT_PORT);
-            int i = nodes.indexOf(leader);
-            if (i < 0) {
-                nodes.add(leader);
-                i = nodes.size() - 1;
-            }
-            current = i;
-            redirect = true;
-            backoffMillis = 0;
-        } catch (IllegalArgumentException e) {
-            log.debug("a node named '{}' as its leader, which is no address: {}", hint, e.getMessage());
-        }
+        firstWelcome.completeExceptionally(nodes.firstFailure());
     }
 
     private void onWelcome(Channel ch, Message.Welcome w) {
         boolean first = sessionId == 0;
         if (!first && !w.resumed()) {
-            String why = "this client's session " + sessionId + " with coordinator " + address + " was lost: "
+            String why = "this client's session " + sessionId + " with coordinator " + address() + " was lost: "
                     + (w.note().isEmpty() ? "the coordinator did not resume it" : w.note());
             log.warn("{}; continuing in new session {}", why, w.sessionId());
             sessionLost(why);
@@ -342,15 +252,12 @@ final class ClientSession {
         heartbeatMillis = Math.max(10, w.heartbeatMillis());
         state = State.CONNECTED;
         unreachable = null;
-        backoffMillis = 0;
+        nodes.connected();
         lastContactNanos = System.nanoTime();
         if (w.resumed()) {
-            acknowledge(w.received());
-            for (Message.Request r : outbox) {
-                ch.write(r, ch.voidPromise()); // what the coordinator never got
-            }
-            ch.flush();
-            log.info("session {} resumed on coordinator {} ({} frames re-sent)", sessionId, address, outbox.size());
+            outbox.coordinatorHas(w.received());
+            int resent = outbox.resendOn(ch); // what the coordinator never got
+            log.info("session {} resumed on coordinator {} ({} frames re-sent)", sessionId, address(), resent);
         } else if (!first) {
             // A new session knows none of our barriers yet; declare them again before anything else is sent.
             resumable = true;
@@ -388,7 +295,7 @@ final class ClientSession {
         }
         long silentMillis = (System.nanoTime() - lastContactNanos) / 1_000_000;
         if (silentMillis > 3L * heartbeatMillis) {
-            log.info("coordinator {} silent for {} ms; reconnecting", address, silentMillis);
+            log.info("coordinator {} silent for {} ms; reconnecting", address(), silentMillis);
             channel.close(); // channelInactive starts the reconnect
             return;
         }
@@ -398,7 +305,7 @@ final class ClientSession {
         if (busy) {
             return; // both ends heard from each other within this heartbeat: a PING would tell nothing new
         }
-        channel.writeAndFlush(new Message.Ping(acknowledgeNow()), channel.voidPromise());
+        channel.writeAndFlush(new Message.Ping(outbox.acknowledgeNow()), channel.voidPromise());
     }
 
     private void onCut(Channel ch) {
@@ -418,17 +325,14 @@ final class ClientSession {
                 firstWelcome.completeExceptionally(new java.io.IOException(closedReason));
                 return;
             }
-            firstFailed(answeredNotLeader ? "coordinator " + node() + " does not lead its group, and no leader is "
-                    + "known yet" : "coordinator " + node() + " closed the connection during the handshake"
+            firstFailed(nodes.answeredNotLeader() ? "coordinator " + nodes.node() + " does not lead its group, and no leader is "
+                    + "known yet" : "coordinator " + nodes.node() + " closed the connection during the handshake"
                     + (tls == null ? " (does it require TLS?)" : ""), null);
             return;
         }
-        if (!redirect) {
-            nextNode(); // the node may be down: a group's next one may lead now
-        }
-        redirect = false;
+        nodes.cut();
         state = State.CUT;
-        log.info("connection to coordinator {} lost; reconnecting (session {}, lease {} ms)", address, sessionId,
+        log.info("connection to coordinator {} lost; reconnecting (session {}, lease {} ms)", address(), sessionId,
                 leaseMillis);
         scheduleReconnect();
     }
@@ -438,12 +342,7 @@ final class ClientSession {
             return;
         }
         checkLease();
-        // A group elects a new leader in a few hundred milliseconds: waiting up to a second between tries would add
-        // most of that again to every failover. A single coordinator that is down gets the longer backoff.
-        long cap = leaderless ? GROUP_MAX_BACKOFF_MILLIS : MAX_BACKOFF_MILLIS;
-        backoffMillis = backoffMillis == 0 ? 50 : Math.min(cap, backoffMillis * 2);
-        long delay = backoffMillis / 2 + (long) (Math.random() * backoffMillis / 2);
-        retry = loop.schedule(() -> connect(false), delay, TimeUnit.MILLISECONDS);
+        retry = loop.schedule(() -> connect(false), nodes.backoffMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** Past the lease without contact the session is surely gone: say so to everyone waiting, now. */
@@ -451,7 +350,7 @@ final class ClientSession {
         long silentMillis = (System.nanoTime() - lastContactNanos) / 1_000_000;
         if (unreachable == null && state != State.CONNECTED && silentMillis > leaseMillis) {
             unreachable = String.format(Locale.ROOT, "coordinator %s unreachable for %.1f s, longer than this "
-                    + "client's session lease of %.1f s: the session is lost", address, silentMillis / 1000.0,
+                    + "client's session lease of %.1f s: the session is lost", address(), silentMillis / 1000.0,
                     leaseMillis / 1000.0);
             log.warn("{}; still trying to reconnect", unreachable);
             sessionLost(unreachable);
@@ -468,9 +367,6 @@ final class ClientSession {
             }
         }
         outbox.clear();
-        sent = 0;
-        received = 0;
-        acknowledged = 0; // a new session counts from zero; a stale count here would hold back every ACK
     }
 
     // ---- sending -------------------------------------------------------------------------------------------------
@@ -511,26 +407,13 @@ final class ClientSession {
 
     private void push(Message.Request request) {
         outbox.add(request);
-        sent++;
         if (state == State.CONNECTED) {
-            if (received - acknowledged >= ACK_WITH_REQUEST_AFTER) {
+            if (outbox.ackDueWithRequest()) {
                 // Rides in the same write as the request: the coordinator drops the answers it held for us.
-                channel.write(new Message.Ack(acknowledgeNow()), channel.voidPromise());
+                channel.write(new Message.Ack(outbox.acknowledgeNow()), channel.voidPromise());
             }
             wroteSinceBeat = true;
             channel.writeAndFlush(request, channel.voidPromise());
-        }
-    }
-
-    /** The count of answers received, for a PING or ACK about to be written: from now on they are acknowledged. */
-    private long acknowledgeNow() {
-        acknowledged = received;
-        return received;
-    }
-
-    private void acknowledge(long coordinatorReceived) {
-        while (!outbox.isEmpty() && sent - outbox.size() < coordinatorReceived) {
-            outbox.poll();
         }
     }
 
@@ -584,7 +467,7 @@ final class ClientSession {
                 yield true;
             }
             case PONG -> {
-                acknowledge(((Message.Pong) msg).received());
+                outbox.coordinatorHas(((Message.Pong) msg).received());
                 yield true;
             }
             case ERROR -> {
@@ -606,14 +489,14 @@ final class ClientSession {
                  LIST, GROUP -> false;
         };
         if (!fromCoordinator) {
-            log.warn("coordinator {} sent a {} frame, which only clients send; reconnecting", address, msg.type());
+            log.warn("coordinator {} sent a {} frame, which only clients send; reconnecting", address(), msg.type());
             ch.close();
         }
     }
 
     /** The peer is not a Lockstep coordinator ({@code why} says what it is); its connection is being closed. */
     private void notLockstep(String why) {
-        String said = "cannot connect to coordinator at " + address + ": " + why;
+        String said = "cannot connect to coordinator at " + address() + ": " + why;
         if (sessionId == 0) {
             closedReason = said; // the first connection: connect() fails with this
         } else {
@@ -623,7 +506,7 @@ final class ClientSession {
 
     private void answerChallenge(Channel ch, Message.Challenge challenge) {
         if (authSecret == null) {
-            String why = "coordinator " + address + " requires authentication, and this client has no "
+            String why = "coordinator " + address() + " requires authentication, and this client has no "
                     + "shared secret to answer with";
             log.debug("{}", why);
             closedReason = sessionId == 0 ? why : closedReason;
@@ -640,11 +523,11 @@ final class ClientSession {
         }
         // Connection-level: the coordinator is closing this connection and says why.
         if (e.code() == ErrorCode.NOT_LEADER) {
-            log.debug("coordinator {} does not lead its group; the leader is '{}'", node(), e.message());
-            notLeader(e.message());
+            log.debug("coordinator {} does not lead its group; the leader is '{}'", nodes.node(), e.message());
+            nodes.notLeader(e.message());
             return;
         }
-        String why = "coordinator " + node() + " closed the connection: " + e.message() + " (" + e.code() + ")";
+        String why = "coordinator " + nodes.node() + " closed the connection: " + e.message() + " (" + e.code() + ")";
         log.info("{}", why);
         if (sessionId == 0) {
             closedReason = why;
@@ -652,7 +535,7 @@ final class ClientSession {
     }
 
     private void route(Message.Reply reply) {
-        received++;
+        outbox.answered();
         Outstanding who = outstanding.get(reply.requestId());
         if (who == null) {
             log.debug("reply to unknown request {} ignored: {}", reply.requestId(), reply);
@@ -673,9 +556,9 @@ final class ClientSession {
         @Override
         public void channelReadComplete(ChannelHandlerContext ctx) {
             boolean connected = state == State.CONNECTED && ctx.channel() == channel;
-            if (connected && received - acknowledged >= ACK_ALONE_AFTER) {
+            if (connected && outbox.ackDueAlone()) {
                 wroteSinceBeat = true;
-                ctx.writeAndFlush(new Message.Ack(acknowledgeNow()), ctx.voidPromise());
+                ctx.writeAndFlush(new Message.Ack(outbox.acknowledgeNow()), ctx.voidPromise());
             }
             ctx.fireChannelReadComplete();
         }
@@ -690,9 +573,9 @@ final class ClientSession {
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             Throwable c = cause instanceof DecoderException && cause.getCause() != null ? cause.getCause() : cause;
             if (c instanceof SSLException && sessionId == 0) {
-                closedReason = "TLS with coordinator " + address + " failed: " + c.getMessage();
+                closedReason = "TLS with coordinator " + address() + " failed: " + c.getMessage();
             }
-            log.debug("connection to coordinator {} failed: {}", address, c.toString());
+            log.debug("connection to coordinator {} failed: {}", address(), c.toString());
             ctx.close();
         }
     }
