@@ -9,6 +9,8 @@ from . import _wire as wire
 from ._client import Client, Options, _Call, _error_for
 from ._errors import BrokenBarrierError, LockstepError
 
+_REPR_CONNECT_WITHIN = 1.0  # seconds: repr() of a barrier not used yet connects, but must not hang
+
 Contribution = collections.namedtuple("Contribution", "party data")
 Contribution.__doc__ = "One party's contribution to an exchange: its party name and its bytes."
 
@@ -58,7 +60,8 @@ class Barrier:
 
     ``name`` says which barrier of the coordinator this is: every party, on any machine, uses the same name and
     party count. ``address`` is the coordinator (``"host:7777"``, or a group ``"h1:7777,h2:7777,h3:7777"``;
-    default ``$LOCKSTEP_COORDINATOR``, else ``localhost:7777``). The object connects on first use, not when made,
+    default ``$LOCKSTEP_COORDINATOR``, else ``localhost:7777``). The object connects on first use, not when made
+    (when made, it starts its client's I/O thread, idle until then, so no thread appears while it is used),
     so it can be made in a parent process and passed to children, as a ``multiprocessing.Barrier`` is: a forked
     child opens its own session; a spawned one gets the barrier by name and address. Several threads may wait on
     one object at once; each is one party. Every use of the object (``wait``, ``abort``, ``reset``, ``n_waiting``,
@@ -89,6 +92,10 @@ class Barrier:
         self._encoded_name = wire.encoded_name(name)
         self._options = options
         self._client = client  # a Client the user made (connect().barrier()), else this process's shared one
+        if client is None:
+            # This process's client for these options, made now (its I/O thread started, idle), connected on first
+            # use: so the thread is there before the threads that will use the barrier.
+            self._cached = shared_client(options, connect=False)
 
     @classmethod
     def _bound(cls, client, parties, action, timeout, name):
@@ -101,14 +108,25 @@ class Barrier:
         return _rebuild, (self._parties, self._action, self._timeout, self._name, self._options)
 
     def __repr__(self):
-        return "<lockstep.Barrier %r parties=%d at %s>" % (self._name, self._parties, self._options.describe())
+        # threading.Barrier's shape (CPython's tests match it), with the name and the coordinator; the state is
+        # asked of the coordinator, as n_waiting and broken are.
+        # asked of the coordinator, as n_waiting and broken are (a first connection is given a second at most).
+        head = "<lockstep.Barrier at %#x, %r on %s:" % (id(self), self._name, self._options.describe())
+        try:
+            status = self._status(connect_within=_REPR_CONNECT_WITHIN)
+        except LockstepError as e:
+            return "%s parties=%d, state unknown (%s)>" % (head, self._parties, e)
+        if status is not None and status.broken:
+            return head + " broken>"
+        return "%s waiters=%d/%d>" % (head, 0 if status is None else len(status.waiting), self._parties)
 
-    def _session(self):
+    def _session(self, connect_within=None):
         if self._client is not None:
             return self._client
         cached = self.__dict__.get("_cached")
         if cached is None or cached._pid != os.getpid() or cached._closed:
-            cached = self._cached = shared_client(self._options)
+            cached = self._cached = shared_client(self._options, connect=False)
+        cached._ensure_connected(connect_within)
         return cached
 
     # ---- threading.Barrier's API ---------------------------------------------------------------------------------
@@ -175,8 +193,8 @@ class Barrier:
         client._ensure_declared(self._name, self._parties)
         client._answer(client._call(lambda rid: encode(rid, self._name)), what)
 
-    def _status(self):
-        client = self._session()
+    def _status(self, connect_within=None):
+        client = self._session(connect_within)
         client._ensure_declared(self._name, self._parties)  # as every use does: it keeps the barrier's state alive
         call = client._call(lambda rid: wire.query(rid, self._name))
         if call.answer is not None and call.answer.type == wire.ERROR and call.answer.code == wire.UNKNOWN_BARRIER:
@@ -254,15 +272,19 @@ _shared = {}
 _shared_lock = threading.Lock()
 
 
-def shared_client(options):
-    """This process's client for ``options``, made on first use (and made again in a forked child)."""
+def shared_client(options, connect=True):
+    """This process's client for ``options``, made on first use (and made again in a forked child); connected
+    unless ``connect`` is false (its I/O thread is started either way)."""
     key = options.key()
     with _shared_lock:
         client = _shared.get(key)
         if client is None or client._pid != os.getpid() or client._closed:
             client = Client(options, connect_now=False)
             _shared[key] = client
-    client._ensure_connected()
+    if connect:
+        client._ensure_connected()
+    else:
+        client._start_io()
     return client
 
 

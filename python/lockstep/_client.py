@@ -233,6 +233,8 @@ class Client:
         self._closed = False
         self._stop = threading.Event()
         self._thread = None
+        self._connected = False      # the first connection is made (the I/O thread waits for it, or for close)
+        self._io_go = threading.Event()
         self._sock = None            # the live connection, or None while cut
         self._link = None            # its reading state (_Link)
         self._reader = None          # who holds the reader role: a waiting _Call, _IO, or nobody
@@ -301,21 +303,37 @@ class Client:
 
     # ---- connecting ----------------------------------------------------------------------------------------------
 
-    def _ensure_connected(self):
+    def _start_io(self):
+        """Starts the I/O thread, if not yet: it waits, idle, until the first connection is made.
+
+        A barrier starts it when it is made, so that the thread is there before the threads that will use the
+        barrier (as a ``threading.Barrier`` starts none, code that counts threads around its use sees none appear)."""
         if self._pid != os.getpid():
             self._reset_after_fork()
         if self._thread is not None:
             return
         with self._connect_lock:
+            if self._thread is None and not self._closed:
+                self._thread = threading.Thread(target=self._run, name="lockstep-io", daemon=True)
+                self._thread.start()
+
+    def _ensure_connected(self, within=None):
+        """Makes the first connection if not yet, within ``within`` seconds (default: the connect timeout)."""
+        if self._pid != os.getpid():
+            self._reset_after_fork()
+        if self._connected:
+            return
+        self._start_io()
+        with self._connect_lock:
             if self._closed:
                 raise LockstepError("this Lockstep client is closed")
-            if self._thread is not None:
+            if self._connected:
                 return
-            hs = self._connect_within(self._options.connect_timeout, resume=False)
+            hs = self._connect_within(within or self._options.connect_timeout, resume=False)
             with self._lock:
                 self._established(hs)
-            self._thread = threading.Thread(target=self._run, name="lockstep-io", daemon=True)
-            self._thread.start()
+            self._connected = True
+            self._io_go.set()
 
     def _connect_within(self, seconds, resume):
         """Tries every address (following NOT_LEADER hints) until one serves a session or ``seconds`` pass."""
@@ -607,6 +625,7 @@ class Client:
             self._wake()
             self._io_wake.set()
         self._stop.set()
+        self._io_go.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(_wait)  # (a GOODBYE takes milliseconds; a coordinator that is gone must not hold us long)
@@ -766,7 +785,23 @@ class Client:
 
     # ---- the I/O thread ------------------------------------------------------------------------------------------
 
+    def _park_io(self):
+        """Before a fork (holding the connect lock): stops the I/O thread if it is still idle, waiting for the first
+        connection, so that a parent which made a barrier and never used it forks with no thread of ours (Python 3.12
+        and newer warn about fork() in a process with threads, counted after the fork's own hooks: so the thread
+        is started again on the next use, not right after the fork)."""
+        thread = self._thread
+        if thread is None or self._connected or self._closed or self._pid != os.getpid():
+            return
+        self._io_go.set()
+        thread.join()
+        self._io_go.clear()
+        self._thread = None
+
     def _run(self):
+        self._io_go.wait()  # the first connection, or close, or a fork (parked: see _park_io)
+        if not self._connected and not self._closed:
+            return
         try:
             while True:
                 with self._lock:
@@ -1042,8 +1077,25 @@ def _close_all_at_exit():
                 pass
 
 
+_forking = []  # clients whose connect lock this process holds while it forks
+
+
+def _before_fork():
+    for client in list(_live):
+        if client._pid == os.getpid():
+            client._connect_lock.acquire()
+            _forking.append(client)
+            client._park_io()
+
+
+def _after_fork_in_parent():
+    while _forking:
+        _forking.pop()._connect_lock.release()
+
+
 def _after_fork_in_child():
     global _live_lock
+    _forking.clear()  # (the child's clients start afresh, with new locks)
     _live_lock = threading.Lock()
     for client in list(_live):
         client._reset_after_fork()
@@ -1052,4 +1104,4 @@ def _after_fork_in_child():
 
 
 atexit.register(_close_all_at_exit)
-os.register_at_fork(after_in_child=_after_fork_in_child)
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent, after_in_child=_after_fork_in_child)

@@ -270,3 +270,37 @@ def test_a_barrier_used_before_fork_gives_the_child_its_own_session(make):
     p.join(30)
     assert sorted([mine, theirs]) == [0, 1]
     assert child_session != parent_session
+
+
+_FORK_WITH_AN_UNUSED_BARRIER = r"""
+import os, sys, threading, warnings
+sys.path.insert(0, sys.argv[1])
+import lockstep
+barrier = lockstep.Barrier(4, name="seed-shape", address=sys.argv[2])  # made, never used: its I/O thread idles
+assert any(t.name == "lockstep-io" for t in threading.enumerate()), "the barrier started its I/O thread"
+with warnings.catch_warnings(record=True) as said:
+    warnings.simplefilter("always")  # 3.12+: fork() in a process with other threads warns
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+_, status = os.waitpid(pid, 0)
+assert not [w for w in said if "multi-threaded" in str(w.message)], [str(w.message) for w in said]
+assert barrier.n_waiting == 0  # the first use: it connects, and has its thread again
+assert any(t.name == "lockstep-io" for t in threading.enumerate()), "the thread is back once the barrier is used"
+print("forked with no thread")
+"""
+
+
+def test_a_parent_that_made_a_barrier_and_never_used_it_forks_with_no_thread_of_ours(coordinator):
+    """The seed's shape: Python 3.12 and newer warn (here: raise) if fork() happens in a process with threads."""
+    import glob
+    import subprocess
+    import sys
+    pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    found = sorted(glob.glob(os.path.join(pyenv, "versions", "3.1[2-9]*", "bin", "python3")))
+    python = sys.executable if sys.version_info >= (3, 12) else (found[-1] if found else None)
+    if python is None:
+        pytest.skip("no Python 3.12 or newer here, whose fork() says whether other threads run")
+    done = subprocess.run([python, "-c", _FORK_WITH_AN_UNUSED_BARRIER, os.path.dirname(lockstep.__path__[0]),
+                           coordinator.address], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "forked with no thread" in done.stdout, done.stdout + done.stderr

@@ -5,6 +5,7 @@ the same assertions — plus what Lockstep adds: the reasons a barrier broke, ex
 """
 
 import os
+import re
 import signal
 import threading
 import time
@@ -12,6 +13,7 @@ import time
 import pytest
 
 import lockstep
+from conftest import free_port
 
 N = 5
 DEFAULT_TIMEOUT = 20.0
@@ -361,9 +363,20 @@ def test_barrier_from_a_client_declares_at_once(coordinator, name):
         assert not any(x["name"] == name for x in client.barriers())
 
 
-def test_repr_says_what_without_connecting():
-    b = lockstep.Barrier(4, name="game", address="nowhere.invalid:7777")
-    assert repr(b) == "<lockstep.Barrier 'game' parties=4 at nowhere.invalid:7777>"
+def test_repr_has_threading_barriers_shape(make):
+    b = make(3)
+    assert re.fullmatch(r"<lockstep\.Barrier at 0x[0-9a-f]+, '[^']+' on 127\.0\.0\.1:\d+: waiters=0/3>", repr(b))
+    b.abort()
+    assert repr(b).endswith(": broken>")
+
+
+def test_repr_of_a_barrier_whose_coordinator_is_unreachable_says_so_within_a_second_or_two():
+    b = lockstep.Barrier(4, name="game", address="127.0.0.1:%d" % free_port())
+    started = time.monotonic()
+    r = repr(b)
+    assert r.startswith("<lockstep.Barrier at 0x") and "'game' on 127.0.0.1:" in r, r
+    assert "parties=4, state unknown (" in r and "connection refused" in r.lower(), r
+    assert time.monotonic() - started < 30  # bounded (a second and a half, not the 10 s connect timeout)
 
 
 def test_an_exchange_larger_than_a_frame_arrives_whole_in_parts(make):

@@ -1,7 +1,6 @@
 """The Python client and a replicated group of three coordinators: it finds the leader, and a wait survives the
 leader's death (kill -9) with its session and every answer, exactly once."""
 
-import os
 import signal
 import subprocess
 import threading

@@ -37,7 +37,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 class GroupTimeIT {
 
     private static final Duration LIMIT = Duration.ofSeconds(60);
-    private static final String REQUIRE = "LOCKSTEP_REQUIRE_NETNS"; // CI's strictness: a missing tool fails
+    private static final String REQUIRE = "LOCKSTEP_REQUIRE_TOOLS"; // CI's strictness: a missing tool fails
     private static final List<Path> LIBFAKETIME = List.of(
             Path.of("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"),
             Path.of("/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1"),

@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 final class NetnsCluster implements AutoCloseable {
 
     /** Set (as {@code .ci/run} does) to turn a missing root or iproute2 into a failure instead of a skip. */
-    static final String REQUIRE = "LOCKSTEP_REQUIRE_NETNS";
+    static final String REQUIRE = "LOCKSTEP_REQUIRE_TOOLS";
 
     private static final String PREFIX = "lsg-";
     private static final String BRIDGE = "lsgbr0";

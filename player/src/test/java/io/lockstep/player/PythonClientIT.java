@@ -1,5 +1,6 @@
 package io.lockstep.player;
 
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;
@@ -11,11 +12,13 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The Python client's own test suite ({@code python/tests}, pytest), run by the README's one test command against
  * the coordinator and player jars this build made: CPython's Barrier behaviours with threads and processes (fork
- * and spawn), sessions, TLS and the shared secret, the seed's program and a mixed Java/Python game.
+ * and spawn), CPython's own Barrier suites unchanged, sessions, TLS and the shared secret, the seed's program and a
+ * mixed Java/Python game; and pyflakes over the client's sources and tests.
  */
 class PythonClientIT {
 
@@ -48,5 +51,33 @@ class PythonClientIT {
             assertFalse(summary.contains("skipped") || summary.contains("failed") || summary.contains("error"),
                     "nothing skipped or failed: " + summary);
         }
+    }
+
+    /**
+     * pyflakes over {@code python/}: unused imports and variables, undefined names, redefinitions (a second
+     * definition of a method hides the first). Found as {@code python3 -m pyflakes}, else Debian's {@code pyflakes3}
+     * (which {@code .ci/run} installs); skipped without either, unless {@link NetnsCluster#REQUIRE} is set.
+     */
+    @Test
+    void thePythonSourcesPassPyflakes() throws Exception {
+        List<String> pyflakes = null;
+        if (new ProcessBuilder(python(), "-c", "import pyflakes").start().waitFor() == 0) {
+            pyflakes = List.of(python(), "-m", "pyflakes");
+        } else if (NetnsCluster.installed("pyflakes3")) {
+            pyflakes = List.of("pyflakes3");
+        }
+        if (pyflakes == null) {
+            String why = "pyflakes is not installed (neither " + python() + " -m pyflakes nor pyflakes3)";
+            if (System.getenv(NetnsCluster.REQUIRE) != null) {
+                fail(why + ", and " + NetnsCluster.REQUIRE + " is set");
+            }
+            Assumptions.abort(why + "; set " + NetnsCluster.REQUIRE + "=1 to make this a failure");
+        }
+        List<String> cmd = new java.util.ArrayList<>(pyflakes);
+        cmd.add(ROOT.resolve("python").toString());
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes());
+        assertTrue(p.waitFor(2, TimeUnit.MINUTES), "pyflakes finished");
+        assertEquals(0, p.exitValue(), "pyflakes found nothing in python/:\n" + out);
     }
 }
