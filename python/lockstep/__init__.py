@@ -8,8 +8,9 @@ Standard library only. The wire protocol is the coordinator's ``protocol/PROTOCO
 """
 
 from ._barrier import Barrier, Contribution, Exchange
-from ._client import Client, InvalidRequestError, Options
-from ._errors import BrokenBarrierError, LockstepError, SessionLostError
+from ._client import Client
+from ._errors import BrokenBarrierError, InvalidRequestError, LockstepError, SessionLostError
+from ._options import Options
 
 __all__ = ["Barrier", "BrokenBarrierError", "Client", "Contribution", "Exchange", "InvalidRequestError",
            "LockstepError", "SessionLostError", "connect"]

@@ -3,11 +3,11 @@
 import collections
 import math
 import os
-import threading
 
 from . import _wire as wire
-from ._client import Client, Options, _Call, _error_for
-from ._errors import BrokenBarrierError, LockstepError
+from ._errors import BrokenBarrierError, LockstepError, error_for
+from ._options import Options
+from ._session import _Call, shared_session
 
 _REPR_CONNECT_WITHIN = 1.0  # seconds: repr() of a barrier not used yet connects, but must not hang
 
@@ -95,7 +95,7 @@ class Barrier:
         if client is None:
             # This process's client for these options, made now (its I/O thread started, idle), connected on first
             # use: so the thread is there before the threads that will use the barrier.
-            self._cached = shared_client(options, connect=False)
+            self._cached = shared_session(options, connect=False)
 
     @classmethod
     def _bound(cls, client, parties, action, timeout, name):
@@ -125,7 +125,7 @@ class Barrier:
             return self._client
         cached = self.__dict__.get("_cached")
         if cached is None or cached._pid != os.getpid() or cached._closed:
-            cached = self._cached = shared_client(self._options, connect=False)
+            cached = self._cached = shared_session(self._options, connect=False)
         cached._ensure_connected(connect_within)
         return cached
 
@@ -257,38 +257,10 @@ class Barrier:
 
 
 def _await_error(f, name):
-    return _error_for(f, "wait at barrier %r" % name)
+    return error_for(f, "wait at barrier %r" % name)
 
 
 def _rebuild(parties, action, timeout, name, options):
     b = Barrier.__new__(Barrier)
     b._setup(parties, action, timeout, name, options, None)
     return b
-
-
-# ---- the shared client of this process, per coordinator and options -----------------------------------------------
-
-_shared = {}
-_shared_lock = threading.Lock()
-
-
-def shared_client(options, connect=True):
-    """This process's client for ``options``, made on first use (and made again in a forked child); connected
-    unless ``connect`` is false (its I/O thread is started either way)."""
-    key = options.key()
-    with _shared_lock:
-        client = _shared.get(key)
-        if client is None or client._pid != os.getpid() or client._closed:
-            client = Client(options, connect_now=False)
-            _shared[key] = client
-    if connect:
-        client._ensure_connected()
-    else:
-        client._start_io()
-    return client
-
-
-def _after_fork_in_child():
-    global _shared_lock
-    _shared_lock = threading.Lock()
-    _shared.clear()

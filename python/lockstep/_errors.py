@@ -2,6 +2,8 @@
 
 import threading
 
+from . import _wire as wire
+
 
 class LockstepError(Exception):
     """A coordinator could not be reached or refused a request; the message says which and why."""
@@ -42,3 +44,16 @@ class SessionLostError(BrokenBarrierError):
 
     def __init__(self, message, barrier=None):
         super().__init__(message, barrier=barrier, cause="session_lost", outcome="broken")
+
+
+class InvalidRequestError(LockstepError, ValueError):
+    """The coordinator refused a request as invalid: a barrier declared with another number of parties, a name
+    too long, a contribution over its limit. Also a ``ValueError``."""
+
+
+def error_for(f, what):
+    """The exception for the coordinator's ERROR frame ``f`` about ``what`` the caller tried."""
+    message = "cannot %s: %s" % (what, f.message)
+    if f.code in (wire.INVALID_ARGUMENT, wire.PARTIES_MISMATCH):
+        return InvalidRequestError(message, f.name)
+    return LockstepError(message, f.name)

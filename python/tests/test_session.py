@@ -36,7 +36,9 @@ def test_a_wait_survives_cut_connections_and_completes_exactly_once(coordinator,
         assert len(got) == rounds and len(other) == rounds
         assert all(sorted(pair) == [0, 1] for pair in zip(got, other))  # each round passed once, together
         assert cut.session_id == session, "the session was resumed, never replaced"
-        assert proxy.connections > 5, "the proxy really cut the connection (%d)" % proxy.connections
+        # Ten cuts were timed into the rounds; how many found a connection (rather than one still reconnecting from
+        # the last) depends on the machine's speed: at least one must have.
+        assert proxy.connections > 1, "the proxy really cut the connection (%d)" % proxy.connections
 
 
 def test_a_release_during_a_cut_arrives_after_the_resume(coordinator, proxy_to, name):
