@@ -1,6 +1,7 @@
 package io.lockstep.bench;
 
 import io.lockstep.cli.Commands;
+import io.lockstep.launch.LocalGroup;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -136,17 +137,21 @@ public final class Bench implements Callable<Integer> {
                         : self.getParent().resolve("../../coordinator/target/lockstep-coordinator.jar").normalize();
                 List<String> cmd = new ArrayList<>(List.of(java()));
                 cmd.addAll(List.of(coordinatorOpts.trim().split("\\s+")));
-                cmd.addAll(List.of("-jar", jar.toString(), "--bind", "127.0.0.1",
-                        "--max-connections-per-address", "65536", "--io-threads", "" + coordinatorIoThreads));
+                cmd.addAll(List.of("-jar", jar.toString()));
+                List<String> options = List.of("--max-connections-per-address", "65536", "--io-threads",
+                        "" + coordinatorIoThreads);
                 if (group == 0) {
-                    cmd.addAll(List.of("--port", "0", "--no-http"));
+                    cmd.addAll(options);
+                    cmd.addAll(List.of("--bind", "127.0.0.1", "--port", "0", "--no-http"));
                     Path log = Files.createTempFile("lockstep-bench-coordinator-", ".log");
                     coord = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
                     nodes.add(coord);
                     address = "127.0.0.1:" + awaitListening(coord, log);
                 } else {
-                    localGroup = new LocalGroup(cmd, group, raftLog, peerTls);
-                    nodes.addAll(localGroup.processes());
+                    localGroup = LocalGroups.start(cmd, options, group, raftLog, peerTls);
+                    for (int i = 0; i < group; i++) {
+                        nodes.add(localGroup.process(i).process());
+                    }
                     address = localGroup.addresses();
                 }
             }

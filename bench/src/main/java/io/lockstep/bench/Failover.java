@@ -1,5 +1,7 @@
 package io.lockstep.bench;
 
+import io.lockstep.launch.LocalGroup;
+
 import io.lockstep.client.DistributedBarrier;
 import io.lockstep.client.LockstepClient;
 
@@ -29,13 +31,12 @@ public final class Failover {
         Path self = Path.of(Failover.class.getProtectionDomain().getCodeSource().getLocation().toURI());
         Path jar = self.getParent().resolve("../../coordinator/target/lockstep-coordinator.jar").normalize();
         String java = ProcessHandle.current().info().command().orElse("java");
-        List<String> base = List.of(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-jar", jar.toString(),
-                "--bind", "127.0.0.1");
+        List<String> base = List.of(java, "-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-jar", jar.toString());
         ExecutorService threads = Executors.newFixedThreadPool(2);
         AtomicLong lastRelease = new AtomicLong(System.nanoTime());
         AtomicLong rounds = new AtomicLong();
         AtomicReference<Pause> pause = new AtomicReference<>();
-        try (LocalGroup group = new LocalGroup(base, 3, "disk", peerTls);
+        try (LocalGroup group = LocalGroups.start(base, List.of(), 3, "disk", peerTls);
              LockstepClient a = LockstepClient.builder().address(group.addresses()).clientName("a").connect();
              LockstepClient b = LockstepClient.builder().address(group.addresses()).clientName("b").connect()) {
             DistributedBarrier ba = a.barrier("failover", 2);
@@ -60,7 +61,7 @@ public final class Failover {
                 pauses.add(ms);
                 System.out.printf(Locale.ROOT, "try %2d: leader n%d killed; next release after %d ms%n", t, leader + 1,
                         ms);
-                group.restart(leader);
+                group.start(leader);
                 Thread.sleep(1000); // it catches up before the next kill
             }
             List<Long> sorted = new ArrayList<>(pauses);

@@ -1,5 +1,7 @@
 package io.lockstep.bench;
 
+import io.lockstep.launch.LocalGroup;
+
 import org.junit.jupiter.api.Test;
 
 import java.io.File;

@@ -1,5 +1,7 @@
 package io.lockstep.player;
 
+import io.lockstep.launch.ChildProcess;
+
 import io.lockstep.cli.Commands;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;

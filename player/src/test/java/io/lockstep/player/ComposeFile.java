@@ -1,5 +1,7 @@
 package io.lockstep.player;
 
+import io.lockstep.launch.ChildProcess;
+
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 

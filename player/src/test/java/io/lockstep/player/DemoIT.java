@@ -1,5 +1,7 @@
 package io.lockstep.player;
 
+import io.lockstep.launch.ChildProcess;
+
 import org.junit.jupiter.api.Test;
 
 import java.nio.file.Files;

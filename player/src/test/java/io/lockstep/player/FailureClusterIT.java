@@ -1,5 +1,7 @@
 package io.lockstep.player;
 
+import io.lockstep.launch.ChildProcess;
+
 import io.lockstep.client.DistributedBarrier;
 import io.lockstep.client.LockstepClient;
 import org.junit.jupiter.api.AfterEach;

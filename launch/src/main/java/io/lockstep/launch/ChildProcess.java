@@ -1,4 +1,4 @@
-package io.lockstep.player;
+package io.lockstep.launch;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
