@@ -30,7 +30,8 @@ import java.util.stream.Collectors;
  */
 @Command(name = "lockstep", mixinStandardHelpOptions = true, version = "Lockstep admin 0.1.0", sortOptions = false,
         description = "Shows, aborts and resets the barriers of a Lockstep coordinator.",
-        subcommands = {Admin.Status.class, Admin.Abort.class, Admin.Reset.class, Admin.Watch.class},
+        subcommands = {Admin.Status.class, Admin.Abort.class, Admin.Reset.class, Admin.Watch.class,
+                Admin.GroupCommands.class, Admin.SnapshotCommands.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:done", "1:the coordinator refused the request", "2:bad command line",
                 "3:no barrier of that name", "4:cannot reach the coordinator"})
@@ -198,6 +199,88 @@ public final class Admin {
                 out.println(done() + " barrier '" + name + "'");
                 return 0;
             });
+        }
+    }
+
+    @Command(name = "group", description = "Operate a coordinator group.", subcommands = GroupCommands.TransferLeader.class)
+    static final class GroupCommands {
+        @CommandLine.ParentCommand
+        Admin admin;
+
+        @Command(name = "transfer-leader", description = "Hand the lead to another node (before stopping the leader, "
+                + "say): the leader brings its log up to date first, its clients resume on it.")
+        static final class TransferLeader implements Callable<Integer> {
+            @CommandLine.ParentCommand
+            GroupCommands group;
+
+            @Parameters(paramLabel = "NODE", description = "The node's id, as in --peers (n2).")
+            String node;
+
+            @Override
+            public Integer call() {
+                return group.admin.withClient(null, client -> {
+                    try {
+                        out.println(client.transferLeadership(node));
+                        return 0;
+                    } catch (LockstepException e) {
+                        if (!e.getMessage().contains("connection was lost")) {
+                            throw e;
+                        }
+                    }
+                    // The leader stepped down as it handed over, before its answer left: ask who leads now.
+                    for (long end = System.nanoTime() + 10_000_000_000L; System.nanoTime() < end; Thread.sleep(100)) {
+                        try {
+                            String leader = client.group().map(GroupStatus::leader).orElse("");
+                            if (leader.equals(node)) {
+                                out.println(node + " leads the group now");
+                                return 0;
+                            }
+                            if (!leader.isEmpty()) {
+                                System.err.println("lockstep: " + leader + " leads the group, not " + node);
+                                return REFUSED;
+                            }
+                        } catch (LockstepException e) {
+                            // reconnecting to the new leader
+                        }
+                    }
+                    System.err.println("lockstep: no answer from the group after the hand-over to " + node);
+                    return UNREACHABLE;
+                });
+            }
+        }
+    }
+
+    @Command(name = "snapshot", description = "Back up the coordinator's state.", subcommands = SnapshotCommands.Save.class)
+    static final class SnapshotCommands {
+        @CommandLine.ParentCommand
+        Admin admin;
+
+        @Command(name = "save", description = "Write a consistent snapshot of every barrier, declaration and session, "
+                + "as the leader has applied it, to FILE; `lockstep-coordinator --restore FILE` starts a group from it.")
+        static final class Save implements Callable<Integer> {
+            @CommandLine.ParentCommand
+            SnapshotCommands snapshot;
+
+            @Parameters(paramLabel = "FILE")
+            java.nio.file.Path file;
+
+            @Override
+            public Integer call() {
+                return snapshot.admin.withClient(null, client -> {
+                    byte[] bytes = client.snapshot();
+                    java.nio.file.Path tmp = file.resolveSibling(file.getFileName() + ".partial");
+                    try {
+                        java.nio.file.Files.write(tmp, bytes);
+                        java.nio.file.Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                    } catch (IOException e) {
+                        System.err.println("lockstep: cannot write " + file + ": " + e.getMessage());
+                        return Commands.BAD_COMMAND_LINE;
+                    }
+                    out.println("saved " + bytes.length + " bytes to " + file);
+                    return 0;
+                });
+            }
         }
     }
 

@@ -84,6 +84,8 @@ final class ClientSession {
     private int heartbeatMillis;
     /** GROUP queries sent on the current connection and not yet answered, oldest first. */
     private final ArrayDeque<CompletableFuture<Message.GroupStatus>> groupQueries = new ArrayDeque<>();
+    /** ADMIN requests sent on the current connection and not yet answered in full, by id. */
+    private final Map<Long, AdminCall> adminCalls = new java.util.HashMap<>();
     /** The counted frames sent and received in this session. */
     private final Outbox outbox = new Outbox();
     private long lastContactNanos = System.nanoTime();
@@ -316,6 +318,11 @@ final class ClientSession {
         for (CompletableFuture<Message.GroupStatus> asked; (asked = groupQueries.poll()) != null; ) {
             asked.completeExceptionally(new LockstepException("the connection was lost before the group answered"));
         }
+        for (AdminCall call : adminCalls.values()) {
+            call.answer().completeExceptionally(new LockstepException("the connection was lost before the "
+                    + "coordinator answered the admin request"));
+        }
+        adminCalls.clear();
         if (state == State.CLOSED) {
             return;
         }
@@ -434,6 +441,39 @@ final class ClientSession {
         return answer;
     }
 
+    /**
+     * Sends an operator's request (ADMIN; not counted) on the connection this session is on; the future completes
+     * with every ADMIN_RESULT part of its answer, in order. A connection lost first fails it: nothing is resent.
+     */
+    CompletableFuture<List<Message.AdminResult>> admin(Message.AdminOp op, String argument) {
+        CompletableFuture<List<Message.AdminResult>> answer = new CompletableFuture<>();
+        onLoop(() -> {
+            if (state != State.CONNECTED) {
+                answer.completeExceptionally(new LockstepException("not connected to a coordinator now"));
+                return;
+            }
+            long id = nextRequestId();
+            adminCalls.put(id, new AdminCall(answer, new ArrayList<>()));
+            channel.writeAndFlush(new Message.Admin(id, op, argument), channel.voidPromise());
+        });
+        return answer;
+    }
+
+    private record AdminCall(CompletableFuture<List<Message.AdminResult>> answer, List<Message.AdminResult> parts) {
+    }
+
+    private void onAdminResult(Message.AdminResult r) {
+        AdminCall call = adminCalls.get(r.id());
+        if (call == null) {
+            return;
+        }
+        call.parts().add(r);
+        if (r.remaining() <= 0 || !r.ok()) {
+            adminCalls.remove(r.id());
+            call.answer().complete(call.parts());
+        }
+    }
+
     /** Forgets a request without waiting for its reply (a local backstop gave up on it). */
     void forget(long requestId) {
         outstanding.remove(requestId);
@@ -485,8 +525,12 @@ final class ClientSession {
                 }
                 yield true;
             }
+            case ADMIN_RESULT -> {
+                onAdminResult((Message.AdminResult) msg);
+                yield true;
+            }
             case HELLO, DECLARE, UNDECLARE, AWAIT, CANCEL, ACTION_DONE, ABORT, RESET, QUERY, PING, ACK, GOODBYE, AUTH,
-                 LIST, GROUP -> false;
+                 LIST, GROUP, ADMIN -> false;
         };
         if (!fromCoordinator) {
             log.warn("coordinator {} sent a {} frame, which only clients send; reconnecting", address(), msg.type());

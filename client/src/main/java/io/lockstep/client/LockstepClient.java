@@ -161,6 +161,51 @@ public final class LockstepClient implements AutoCloseable {
                 .toList()));
     }
 
+    /**
+     * Hands the lead of the coordinator group to node {@code node} (its id, as in {@code --peers}); returns what the
+     * leader said once it is done. The leader's clients — this one too — then resume on the new leader.
+     *
+     * @throws LockstepException with the coordinator's reason if it refused (not a group, not a member, a caller that
+     *                           did not authenticate), or if the connection was lost before it answered (the
+     *                           leader steps down as it hands over: ask {@link #group()} who leads then)
+     */
+    public String transferLeadership(String node) {
+        return admin(Message.AdminOp.TRANSFER_LEADER, node, Duration.ofSeconds(15)).get(0).message();
+    }
+
+    /**
+     * A snapshot of the whole state — barriers, declarations, sessions — as the leader (or the single coordinator)
+     * has applied it: what {@code lockstep-coordinator --restore FILE} starts a group from.
+     */
+    public byte[] snapshot() {
+        List<Message.AdminResult> parts = admin(Message.AdminOp.SNAPSHOT, "", requestTimeout.plusSeconds(30));
+        java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+        for (Message.AdminResult r : parts) {
+            all.writeBytes(r.data());
+        }
+        return all.toByteArray();
+    }
+
+    private List<Message.AdminResult> admin(Message.AdminOp op, String argument, Duration within) {
+        List<Message.AdminResult> parts;
+        try {
+            parts = session.admin(op, argument).get(within.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new LockstepException("interrupted while waiting for the coordinator's answer");
+        } catch (ExecutionException e) {
+            throw new LockstepException(e.getCause().getMessage(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new LockstepException("coordinator " + address() + " did not answer within " + within.toSeconds()
+                    + " s");
+        }
+        Message.AdminResult last = parts.get(parts.size() - 1);
+        if (!last.ok()) {
+            throw new LockstepException(last.message());
+        }
+        return parts;
+    }
+
     /** Breaks the barrier {@code name} until it is reset, whoever declared it (an operator's abort). */
     public void abort(String barrier) {
         call(id -> new Message.Abort(id, barrier));

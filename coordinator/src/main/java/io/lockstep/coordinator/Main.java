@@ -161,6 +161,12 @@ public final class Main implements Callable<Integer> {
             description = "Where this node of a group keeps its Raft log and snapshots.")
     Path dataDir;
 
+    @Option(names = "--restore", paramLabel = "FILE",
+            description = "Start a new group from a snapshot `bin/lockstep snapshot save FILE` wrote: every node of "
+                    + "the group from the same file, each on an empty --data-dir. It keeps the barriers, their "
+                    + "declarations and the sessions; a session whose client does not come back within its lease ends.")
+    Path restore;
+
     @Option(names = "--raft-log", paramLabel = "disk|memory", defaultValue = "disk",
             description = "disk (default): an arrival is acknowledged once a majority has it on disk; memory: once a "
                     + "majority holds it in memory (faster; losing a majority at once loses it).")
@@ -341,6 +347,18 @@ public final class Main implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             System.err.println("lockstep-coordinator: " + e.getMessage());
             return 2;
+        }
+        if (restore != null) {
+            try {
+                if (group == null) {
+                    throw new IllegalArgumentException("--restore starts a group from a snapshot: give --peers, "
+                            + "--node-id and an empty --data-dir too");
+                }
+                io.lockstep.coordinator.group.Restore.prepare(restore, group, config.limits());
+            } catch (IllegalArgumentException e) {
+                System.err.println("lockstep-coordinator: " + e.getMessage());
+                return 2;
+            }
         }
         CoordinatorServer server = group == null ? new CoordinatorServer(config) : Group.node(config, group);
         try {

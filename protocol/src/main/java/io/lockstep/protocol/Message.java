@@ -410,6 +410,73 @@ public sealed interface Message {
                   long lastContactMillis) {
     }
 
+    /** What an operator may ask of a coordinator through {@link Admin}. */
+    enum AdminOp {
+        /** Hand the lead of the group to the node {@code argument} names (the leader only). */
+        TRANSFER_LEADER(1),
+        /** Send a snapshot of the whole state (barriers, declarations, sessions) as the leader has applied it. */
+        SNAPSHOT(2);
+
+        private final int code;
+
+        AdminOp(int code) {
+            this.code = code;
+        }
+
+        public int code() {
+            return code;
+        }
+
+        /** @throws ProtocolException with {@link ErrorCode#INVALID_ARGUMENT} for a code that names no operation */
+        public static AdminOp fromCode(int code) {
+            for (AdminOp op : values()) {
+                if (op.code == code) {
+                    return op;
+                }
+            }
+            throw new ProtocolException(ErrorCode.INVALID_ARGUMENT, "unknown admin operation " + code);
+        }
+    }
+
+    /**
+     * An operator's request ({@link AdminOp}): not counted, like GROUP; answered by one or more {@link AdminResult}s
+     * with the same {@code id}. A coordinator takes it only on a connection that authenticated, or from loopback.
+     */
+    record Admin(long id, AdminOp op, String argument) implements Message {
+        @Override
+        public MessageType type() {
+            return MessageType.ADMIN;
+        }
+    }
+
+    /**
+     * The answer to ADMIN {@code id}: done ({@code ok}) or refused, saying what happened or why not, and data (a
+     * snapshot) in as many frames as it takes: {@code remaining} more follow this one.
+     */
+    record AdminResult(long id, boolean ok, String message, int remaining, byte[] data) implements Message {
+        @Override
+        public MessageType type() {
+            return MessageType.ADMIN_RESULT;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof AdminResult r && r.id == id && r.ok == ok && r.message.equals(message)
+                    && r.remaining == remaining && Arrays.equals(r.data, data);
+        }
+
+        @Override
+        public int hashCode() {
+            return java.util.Objects.hash(id, ok, message, remaining, Arrays.hashCode(data));
+        }
+
+        @Override
+        public String toString() {
+            return "AdminResult[id=" + id + ", ok=" + ok + ", message=" + message + ", remaining=" + remaining
+                    + ", " + data.length + " bytes]";
+        }
+    }
+
     /** The answer to LIST: every barrier the coordinator holds, by name. */
     record Barriers(long requestId, List<BarrierInfo> barriers) implements Reply {
         public Barriers {

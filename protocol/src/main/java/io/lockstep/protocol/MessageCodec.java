@@ -36,6 +36,7 @@ import java.util.List;
  * ACK         0x0D  u64 received
  * GROUP       0x0E  (empty)
  * UNDECLARE   0x0F  u64 requestId, str barrier
+ * ADMIN       0x10  u64 id, u8 op (1 transfer leader, 2 snapshot), str argument
  * WELCOME     0x81  u16 version, u64 sessionId, u32 maxFrameBytes, str coordinator, u32 leaseMillis,
  *                   u32 heartbeatMillis, u8 resumed, u64 received, str note
  * OK          0x82  u64 requestId
@@ -52,6 +53,7 @@ import java.util.List;
  *                   u32 w, w x (str party, u64 waitedMillis))
  * GROUP_STATUS 0x8C str self, str leader, u64 term, u64 commitIndex, u32 n, n x (str id, str address,
  *                   str clientAddress, str role, i64 matchIndex, i64 lastContactMillis)
+ * ADMIN_RESULT 0x8D u64 id, u8 ok, str message, u32 remaining, bytes data
  * </pre>
  *
  * Stateless and thread-safe.
@@ -147,6 +149,18 @@ public final class MessageCodec {
             }
             case LIST -> out.writeLong(((Message.ListBarriers) m).requestId());
             case GROUP -> out;
+            case ADMIN -> {
+                Message.Admin a = (Message.Admin) m;
+                out.writeLong(a.id()).writeByte(a.op().code());
+                yield writeString(out, a.argument());
+            }
+            case ADMIN_RESULT -> {
+                Message.AdminResult r = (Message.AdminResult) m;
+                out.writeLong(r.id()).writeByte(r.ok() ? 1 : 0);
+                writeString(out, r.message());
+                out.writeInt(r.remaining());
+                yield writeBytes(out, r.data());
+            }
             case GROUP_STATUS -> {
                 Message.GroupStatus g = (Message.GroupStatus) m;
                 writeString(out, g.self());
@@ -258,6 +272,10 @@ public final class MessageCodec {
             }
             case LIST -> new Message.ListBarriers(in.readLong());
             case GROUP -> new Message.Group();
+            case ADMIN -> new Message.Admin(in.readLong(), Message.AdminOp.fromCode(in.readUnsignedByte()),
+                    readString(in));
+            case ADMIN_RESULT -> new Message.AdminResult(in.readLong(), readBoolean(in), readString(in), in.readInt(),
+                    readBytes(in));
             case GROUP_STATUS -> {
                 String self = readString(in);
                 String leader = readString(in);

@@ -20,6 +20,7 @@ public enum MessageType {
     ACK(0x0D),
     GROUP(0x0E),
     UNDECLARE(0x0F),
+    ADMIN(0x10),
 
     WELCOME(0x81),
     OK(0x82),
@@ -32,7 +33,8 @@ public enum MessageType {
     PONG(0x89),
     CHALLENGE(0x8A),
     BARRIERS(0x8B),
-    GROUP_STATUS(0x8C);
+    GROUP_STATUS(0x8C),
+    ADMIN_RESULT(0x8D);
 
     private static final MessageType[] BY_CODE = new MessageType[256];
 

@@ -29,6 +29,11 @@ class MessageCodecTest {
             new Message.Goodbye(),
             new Message.Goodbye(true),
             new Message.Group(),
+            new Message.Admin(5, Message.AdminOp.TRANSFER_LEADER, "n2"),
+            new Message.Admin(6, Message.AdminOp.SNAPSHOT, ""),
+            new Message.AdminResult(5, true, "n2 leads the group now", 0, new byte[0]),
+            new Message.AdminResult(6, true, "3 bytes", 1, new byte[]{1, 2, 3}),
+            new Message.AdminResult(7, false, "refused: not a member", 0, new byte[0]),
             new Message.Undeclare(9, "game"),
             new Message.GroupStatus("n1", "n1", 3, 120, List.of(new Message.Member("n1", "h1:7790", "h1:7777", "leader",
                     120, -1), new Message.Member("n2", "h2:7790", "", "follower", 117, 12))),
@@ -81,6 +86,10 @@ class MessageCodecTest {
         assertEquals("00000001" + "0a", hex(new Message.Goodbye()));
         assertEquals("00000002" + "0a" + "01", hex(new Message.Goodbye(true)));
         assertEquals("00000001" + "0e", hex(new Message.Group()));
+        assertEquals("0000000e" + "10" + "0000000000000005" + "01" + "0002" + "6e32",
+                hex(new Message.Admin(5, Message.AdminOp.TRANSFER_LEADER, "n2")));
+        assertEquals("00000018" + "8d" + "0000000000000006" + "01" + "0002" + "6f6b" + "00000001" + "00000002" + "0102",
+                hex(new Message.AdminResult(6, true, "ok", 1, new byte[]{1, 2})));
         assertEquals("0000000f" + "0f" + "0000000000000009" + "0004" + "67616d65", hex(new Message.Undeclare(9, "game")));
         assertEquals("0000003e" + "8c" + "0002" + "6e31" + "0002" + "6e31" + "0000000000000003" + "0000000000000078"
                 + "00000001" + "0002" + "6e31" + "0001" + "61" + "0000" + "0006" + "6c6561646572" + "0000000000000078"

@@ -329,7 +329,7 @@ public final class CoordinatorState {
             case QUERY -> new Command.Query(session, r.requestId(), ((Message.Query) r).barrier());
             case LIST -> new Command.ListBarriers(session, r.requestId());
             case HELLO, PING, ACK, GOODBYE, AUTH, WELCOME, OK, RELEASED, FAILED, RUN_ACTION, STATUS, ERROR,
-                 RELEASE_PART, PONG, CHALLENGE, BARRIERS, GROUP, GROUP_STATUS ->
+                 RELEASE_PART, PONG, CHALLENGE, BARRIERS, GROUP, GROUP_STATUS, ADMIN, ADMIN_RESULT ->
                     throw new AssertionError(r.type() + " is not a request");
         };
     }

@@ -50,12 +50,15 @@ final class ReplicaStateMachine extends BaseStateMachine {
     private final SimpleStateMachineStorage storage = new SimpleStateMachineStorage();
     private volatile SingleFileSnapshotInfo latest;
     private final Applier driver;
+    /** The node's data directory: where a restored state is kept ({@link Restore}). */
+    private final java.nio.file.Path dataDir;
     private final ReplicatedLog commands;
     /** The only client whose requests become log entries: this node's own {@link ReplicatedLog}, in process. */
     private final ClientId proposer;
 
-    ReplicaStateMachine(Applier driver, ReplicatedLog commands, ClientId proposer) {
+    ReplicaStateMachine(Applier driver, ReplicatedLog commands, ClientId proposer, java.nio.file.Path dataDir) {
         this.driver = driver;
+        this.dataDir = dataDir;
         this.commands = commands;
         this.proposer = proposer;
     }
@@ -79,6 +82,9 @@ final class ReplicaStateMachine extends BaseStateMachine {
         storage.init(raftStorage);
         latest = storage.getLatestSnapshot();
         load(latest);
+        if (latest == null) {
+            loadRestored();
+        }
         getLifeCycle().transition(LifeCycle.State.STARTING);
         getLifeCycle().transition(LifeCycle.State.RUNNING);
     }
@@ -202,6 +208,21 @@ final class ReplicaStateMachine extends BaseStateMachine {
         TermIndex at = SimpleStateMachineStorage.getTermIndexFromSnapshotFile(file);
         driver.executor().submit(() -> updateLastAppliedTermIndex(at)).syncUninterruptibly();
         log.info("loaded the snapshot at {}", at);
+    }
+
+    /** A group started with {@code --restore}, before its first snapshot: the restored state is where it starts. */
+    private void loadRestored() throws IOException {
+        byte[] base = Restore.base(dataDir);
+        if (base == null) {
+            return;
+        }
+        try {
+            driver.loadSnapshot(new BoundedReader(base));
+        } catch (BoundedReader.Malformed e) {
+            throw new UnusableSnapshot("cannot start from the restored state " + dataDir.resolve(Restore.BASE) + ": "
+                    + e.getMessage(), e);
+        }
+        log.info("started from the restored state in {}", dataDir.resolve(Restore.BASE));
     }
 
     /** A snapshot this node cannot start from; its message names the file and says why. */

@@ -22,6 +22,7 @@ import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.TransferLeadershipRequest;
 import org.apache.ratis.protocol.exceptions.NotLeaderException;
 import org.apache.ratis.rpc.SupportedRpcType;
 import org.apache.ratis.server.RaftServer;
@@ -40,6 +41,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -95,6 +97,8 @@ public final class ReplicatedLog implements CommandLog {
     static final TimeDuration STEP_DOWN = TimeDuration.valueOf(3, TimeUnit.SECONDS);
     /** How long the leader goes without hearing from a follower before calling it unreachable (3+ heartbeats). */
     private static final TimeDuration SILENCE = TimeDuration.valueOf(1, TimeUnit.SECONDS);
+    /** How long a transfer of the lead may take before Ratis gives it up (the old leader then leads on). */
+    private static final TimeDuration TRANSFER_TIMEOUT = TimeDuration.valueOf(10, TimeUnit.SECONDS);
     private final PeerServicesOnly peerServices = new PeerServicesOnly();
     /** While a deadline waits, the leader puts an entry in the log at least this often (see {@link #now}). */
     static final long CLOCK_ENTRY_EVERY_MILLIS = 250;
@@ -147,7 +151,7 @@ public final class ReplicatedLog implements CommandLog {
             server = RaftServer.newBuilder()
                     .setServerId(self)
                     .setGroup(group)
-                    .setStateMachine(new ReplicaStateMachine(driver, this, proposer))
+                    .setStateMachine(new ReplicaStateMachine(driver, this, proposer, config.dataDir()))
                     .setProperties(raftProperties(config, bindHost))
                     .setParameters(raftParameters(config, peerServices))
                     .setOption(RaftStorage.StartupOption.RECOVER)
@@ -389,6 +393,46 @@ public final class ReplicatedLog implements CommandLog {
         String at = elsewhere();
         return ": follower; " + (node == null ? "no leader is known yet"
                 : "the leader is " + node + (at.isEmpty() ? "" : ", serving clients at " + at));
+    }
+
+    /**
+     * Asks Ratis, in process, to hand the lead to {@code node} (it brings the node's log up to date first, then lets
+     * it win an election at once). Only the leader can; the Raft port's own admin service is not served at all.
+     */
+    @Override
+    public CompletableFuture<String> transferLeadership(String node) {
+        if (!leading) {
+            return CompletableFuture.failedFuture(new Refused("refused: node " + config.nodeId() + " does not lead the "
+                    + "group" + (leaderNode() == null ? "" : "; " + leaderNode() + " does")));
+        }
+        if (node.equals(config.nodeId())) {
+            return CompletableFuture.completedFuture(node + " leads the group already");
+        }
+        RaftPeerId target = RaftPeerId.valueOf(node);
+        List<String> members = new ArrayList<>();
+        try {
+            server.getDivision(GROUP_ID).getGroup().getPeers().forEach(p -> members.add(p.getId().toString()));
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(new Refused("failed: " + e.getMessage()));
+        }
+        if (!members.contains(node)) {
+            return CompletableFuture.failedFuture(new Refused("refused: " + node + " is not a member of the group ("
+                    + String.join(", ", members) + ")"));
+        }
+        long startedAt = System.nanoTime();
+        try {
+            return server.transferLeadershipAsync(new TransferLeadershipRequest(proposer, self, GROUP_ID, ++callId,
+                    target, TRANSFER_TIMEOUT.toLong(TimeUnit.MILLISECONDS))).thenApply(reply -> {
+                        if (reply.getException() != null) {
+                            throw new java.util.concurrent.CompletionException(new Refused("failed: "
+                                    + reply.getException().getMessage()));
+                        }
+                        return node + " leads the group now (handed over in "
+                                + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedAt) + " ms)";
+                    });
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(new Refused("failed: " + e.getMessage()));
+        }
     }
 
     /** One node leaves: the group carries on, and this node's clients resume on the next leader. */

@@ -5,6 +5,7 @@ import io.lockstep.protocol.Message;
 
 import java.io.IOException;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * The way down through the seam: where the driver's inputs go, between the connections and the state they change. A
@@ -69,6 +70,19 @@ public interface CommandLog {
     /** The answer to GROUP: the members as this node knows them (a single coordinator has none). */
     Message.GroupStatus groupStatus();
 
+    /**
+     * Hands the lead of the group to {@code node}, on the leader. Completes with what happened, in a line for the
+     * operator, or exceptionally with why not ({@link Refused}: a line too).
+     */
+    CompletableFuture<String> transferLeadership(String node);
+
+    /** A request this log cannot do, saying why in a line for whoever asked. */
+    final class Refused extends Exception {
+        public Refused(String why) {
+            super(why, null, false, false);
+        }
+    }
+
     /** A single coordinator: every input is applied at once, on the caller's thread, at the node's clock. */
     final class Local implements CommandLog {
         private Applier applier;
@@ -125,6 +139,11 @@ public interface CommandLog {
         @Override
         public Message.GroupStatus groupStatus() {
             return new Message.GroupStatus("", "", 0, 0, List.of());
+        }
+
+        @Override
+        public CompletableFuture<String> transferLeadership(String node) {
+            return CompletableFuture.failedFuture(new Refused("a single coordinator has no group to hand the lead in"));
         }
     }
 }

@@ -50,6 +50,7 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
     private final int maxFrameBytes;
     private final long handshakeMillis;
     private final byte[] authSecret;
+    private final ServerConfig.TlsFiles tls;
     private final ConnectionLimiter limiter;
     private final RateLimitedLog warnings;
     private Link link;
@@ -67,6 +68,7 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
         this.maxFrameBytes = config.maxFrameBytes();
         this.handshakeMillis = config.handshakeMillis();
         this.authSecret = config.authSecret();
+        this.tls = config.tls();
         this.limiter = limiter;
         this.warnings = warnings;
     }
@@ -115,6 +117,7 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
         switch (msg.type()) {
             case PING -> driver.ping(link, ((Message.Ping) msg).received());
             case GROUP -> driver.group(link);
+            case ADMIN -> admin(ctx, (Message.Admin) msg);
             case ACK -> driver.ack(link, ((Message.Ack) msg).received());
             case GOODBYE -> {
                 closeReason = CloseReason.GOODBYE;
@@ -131,9 +134,28 @@ final class ConnectionHandler extends SimpleChannelInboundHandler<Message> {
             }
             case AUTH -> fail(ctx, ErrorCode.UNKNOWN_TYPE, "AUTH without a CHALLENGE");
             case HELLO, WELCOME, OK, RELEASED, FAILED, RUN_ACTION, STATUS, ERROR, RELEASE_PART, PONG, CHALLENGE,
-                 BARRIERS, GROUP_STATUS -> fail(ctx, ErrorCode.UNKNOWN_TYPE, msg.type() + " is sent by the coordinator, "
+                 BARRIERS, GROUP_STATUS, ADMIN_RESULT -> fail(ctx, ErrorCode.UNKNOWN_TYPE, msg.type() + " is sent by the coordinator, "
                     + "not to it");
         }
+    }
+
+    /**
+     * ADMIN: an operator's request. Taken only where the caller has proved who it is — every connection of a
+     * coordinator with a shared secret or client certificates has — or from this machine (loopback); refused with
+     * a line saying so otherwise, the connection kept.
+     */
+    private void admin(ChannelHandlerContext ctx, Message.Admin admin) {
+        boolean proved = authSecret != null || (tls != null && tls.clientCa() != null);
+        boolean local = ctx.channel().remoteAddress() instanceof java.net.InetSocketAddress a
+                && a.getAddress() != null && a.getAddress().isLoopbackAddress();
+        if (!proved && !local) {
+            driver.metrics().framesRejected.labelValues("admin_refused").inc();
+            ctx.writeAndFlush(new Message.AdminResult(admin.id(), false, "refused: admin requests need an "
+                    + "authenticated client (start the coordinator with --auth-secret, or --tls-client-ca) unless "
+                    + "they come from the coordinator's own machine", 0, new byte[0]), ctx.voidPromise());
+            return;
+        }
+        driver.admin(link, admin);
     }
 
     private void handshake(ChannelHandlerContext ctx, Message.Hello hello) {

@@ -209,6 +209,68 @@ public final class CoreDriver implements Applier {
         });
     }
 
+    /** Transfers of the lead asked for and not answered yet, by the connection that asked. */
+    private final java.util.Map<Link, Message.Admin> transfers = new java.util.HashMap<>();
+
+    /** The most snapshot bytes in one ADMIN_RESULT frame: far below any frame limit a client may have. */
+    private static final int SNAPSHOT_PART_BYTES = 256 * 1024;
+
+    /** ADMIN (the connection handler has checked the caller may ask): done here, or by the log. */
+    void admin(Link link, Message.Admin admin) {
+        onCore(() -> {
+            if (link.session == null) {
+                return;
+            }
+            switch (admin.op()) {
+                case SNAPSHOT -> sendSnapshot(link, admin.id());
+                case TRANSFER_LEADER -> {
+                    transfers.put(link, admin);
+                    commands.transferLeadership(admin.argument()).whenComplete((said, failed) -> onCore(() -> {
+                        if (transfers.remove(link) == null) {
+                            return; // answered as this node stepped down
+                        }
+                        Throwable why = failed instanceof java.util.concurrent.CompletionException c
+                                && c.getCause() != null ? c.getCause() : failed;
+                        link.channel.writeAndFlush(new Message.AdminResult(admin.id(), why == null,
+                                why == null ? said : why instanceof CommandLog.Refused ? why.getMessage()
+                                        : "failed: " + why, 0, new byte[0]), link.channel.voidPromise());
+                    }));
+                }
+            }
+        });
+    }
+
+    /**
+     * The whole state as this node has applied it, as a snapshot (what {@code --restore} starts a group from), in
+     * parts; only where inputs are applied as they come (the leader, or a single coordinator), so it holds
+     * everything acknowledged to any client.
+     */
+    private void sendSnapshot(Link link, long id) {
+        if (!commands.accepting()) {
+            link.channel.writeAndFlush(new Message.AdminResult(id, false, "refused: this node does not lead its "
+                    + "group; ask the leader (" + commands.elsewhere() + ")", 0, new byte[0]), link.channel.voidPromise());
+            return;
+        }
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        try {
+            state.writeSnapshot(new java.io.DataOutputStream(bytes));
+        } catch (java.io.IOException e) {
+            link.channel.writeAndFlush(new Message.AdminResult(id, false, "failed: " + e, 0, new byte[0]),
+                    link.channel.voidPromise());
+            return;
+        }
+        byte[] all = bytes.toByteArray();
+        int parts = Math.max(1, (all.length + SNAPSHOT_PART_BYTES - 1) / SNAPSHOT_PART_BYTES);
+        String said = all.length + " bytes: " + state.sessionCount() + " sessions, " + state.barrierCount()
+                + " barriers";
+        for (int i = 0; i < parts; i++) {
+            int from = i * SNAPSHOT_PART_BYTES;
+            byte[] part = java.util.Arrays.copyOfRange(all, from, Math.min(all.length, from + SNAPSHOT_PART_BYTES));
+            link.channel.write(new Message.AdminResult(id, true, said, parts - 1 - i, part), link.channel.voidPromise());
+        }
+        link.channel.flush();
+    }
+
     /**
      * An ACK: acknowledges answers and wants no answer. Clients write one ahead of their requests, so it is on the
      * per-message path: no task when the connection's loop is the core's.
@@ -256,6 +318,7 @@ public final class CoreDriver implements Applier {
      */
     void channelClosed(Link link, String how, boolean closedByPeer) {
         onCore(() -> {
+            transfers.remove(link);
             ServerSession s = link.session;
             if (served.closed(link) || s == null) {
                 return;
@@ -307,6 +370,11 @@ public final class CoreDriver implements Applier {
 
     @Override
     public void leadershipLost() {
+        // A transfer asked for here is done when this node steps down: say so before the connection is ended.
+        transfers.forEach((link, admin) -> link.channel.write(new Message.AdminResult(admin.id(), true,
+                "node " + admin.argument() + " was asked to lead, and this node no longer leads", 0, new byte[0]),
+                link.channel.voidPromise()));
+        transfers.clear();
         served.endAll(ErrorCode.NOT_LEADER, commands.elsewhere());
         if (timer != null) {
             timer.cancel(false);

@@ -27,7 +27,7 @@ class ReplicaStateMachineTest {
     @Test
     void onlyThisNodesOwnProposalsBecomeLogEntries() throws Exception {
         ClientId own = ClientId.randomId();
-        ReplicaStateMachine machine = new ReplicaStateMachine(null, null, own); // startTransaction needs neither
+        ReplicaStateMachine machine = new ReplicaStateMachine(null, null, own, null); // startTransaction needs none
 
         TransactionContext ours = machine.startTransaction(request(own));
         assertNull(ours.getException(), "the node's own proposal goes on");
