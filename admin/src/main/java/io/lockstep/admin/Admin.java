@@ -29,7 +29,7 @@ import java.util.stream.Collectors;
  * Finds the coordinator through {@code --coordinator}, else {@code LOCKSTEP_COORDINATOR}, else localhost:7777.
  */
 @Command(name = "lockstep", mixinStandardHelpOptions = true, version = "Lockstep admin 0.1.0", sortOptions = false,
-        description = "Shows, aborts and resets the barriers of a Lockstep coordinator.",
+        description = "Shows, aborts and resets the barriers of a Lockstep coordinator, and operates a group of them.",
         subcommands = {Admin.Status.class, Admin.Abort.class, Admin.Reset.class, Admin.Watch.class,
                 Admin.GroupCommands.class, Admin.SnapshotCommands.class},
         exitCodeListHeading = "%nExit codes:%n",
