@@ -162,4 +162,65 @@ class AdminTest {
         assertEquals(0, admin("watch", "--count", "1", "--interval", "10"));
         assertTrue(output().contains("no barriers"), output());
     }
+
+    @Test
+    void snapshotSaveWritesTheWholeStateAndASingleCoordinatorHasNoLeadToHand() throws Exception {
+        waiting(susan);
+        java.nio.file.Path file = java.nio.file.Files.createTempFile("lockstep-admin-", ".snapshot");
+        assertEquals(0, admin("snapshot", "save", file.toString()));
+        assertTrue(output().startsWith("saved " + java.nio.file.Files.size(file) + " bytes to " + file), output());
+        io.lockstep.coordinator.core.CoordinatorState saved = io.lockstep.coordinator.core.CoordinatorState
+                .readSnapshot(new io.lockstep.coordinator.core.BoundedReader(java.nio.file.Files.readAllBytes(file)),
+                        io.lockstep.coordinator.core.BarrierCore.Limits.DEFAULT, "");
+        assertEquals(List.of("susan"), saved.view("game", 0).waiting().stream()
+                .map(io.lockstep.coordinator.core.BarrierView.WaitingParty::party).toList(), "the waiting party is in it");
+        java.nio.file.Files.delete(file);
+
+        assertEquals(Admin.REFUSED, admin("group", "transfer-leader", "n2"));
+    }
+
+    /**
+     * From another machine (here: this one's own network address, not loopback), admin requests need a coordinator
+     * whose clients authenticate; barrier requests on the same connection go on.
+     */
+    @Test
+    void anAdminRequestFromOffTheMachineNeedsAnAuthenticatedClient() throws Exception {
+        java.net.InetAddress own = ownAddress();
+        org.junit.jupiter.api.Assumptions.assumeTrue(own != null, "this machine has no address but loopback");
+        for (boolean secret : new boolean[]{false, true}) {
+            ServerConfig config = new ServerConfig(own.getHostAddress(), 0, 1 << 20, 1);
+            CoordinatorServer open = new CoordinatorServer(secret ? config.withAuthSecret("a-secret-of-enough-bytes".getBytes()) : config);
+            try {
+                int port = open.start().getPort();
+                LockstepClient.Builder b = LockstepClient.builder().address(own.getHostAddress() + ":" + port)
+                        .clientName("from-afar");
+                try (LockstepClient c = secret ? b.authSecret("a-secret-of-enough-bytes".getBytes()).connect() : b.connect()) {
+                    if (secret) {
+                        assertTrue(c.snapshot().length > 0);
+                    } else {
+                        io.lockstep.client.LockstepException refused = assertThrows(
+                                io.lockstep.client.LockstepException.class, c::snapshot);
+                        assertTrue(refused.getMessage().startsWith("refused: admin requests need an authenticated "
+                                + "client"), refused.getMessage());
+                        assertTrue(c.barriers().isEmpty(), "the connection goes on");
+                    }
+                }
+            } finally {
+                open.stop("test finished");
+            }
+        }
+    }
+
+    private static java.net.InetAddress ownAddress() throws java.net.SocketException {
+        for (java.net.NetworkInterface i : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
+            if (i.isUp() && !i.isLoopback()) {
+                for (java.net.InetAddress a : java.util.Collections.list(i.getInetAddresses())) {
+                    if (a instanceof java.net.Inet4Address) {
+                        return a;
+                    }
+                }
+            }
+        }
+        return null;
+    }
 }
