@@ -107,6 +107,21 @@ class FailureClusterIT {
         }
     }
 
+    /** GET {@code url}: the status code, a space and the body; "" if it cannot be reached. */
+    private static String get(String url) {
+        try {
+            java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            return r.statusCode() + " " + r.body();
+        } catch (java.io.IOException e) {
+            return "";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "";
+        }
+    }
+
     private static void cutLink(NetnsCluster net, String host) throws Exception {
         net.must(host, "iptables", "-A", "INPUT", "-j", "DROP");
         net.must(host, "iptables", "-A", "OUTPUT", "-j", "DROP");
@@ -162,7 +177,7 @@ class FailureClusterIT {
             for (String c : List.of("c1", "c2", "c3")) {
                 List<String> cmd = new ArrayList<>(List.of(ChildProcess.java(), "-XX:TieredStopAtLevel=1",
                         "-XX:+UseSerialGC", "-jar", ROOT.resolve("coordinator/target/lockstep-coordinator.jar").toString(),
-                        "--port", "7777", "--bind", "0.0.0.0", "--no-http", "--min-lease", "200", "--node-id",
+                        "--port", "7777", "--bind", "0.0.0.0", "--http-port", "7778", "--min-lease", "200", "--node-id",
                         "n" + c.charAt(1), "--peers", String.join(",", peers), "--data-dir",
                         logs.resolve("data-" + c).toString()));
                 cmd.addAll(PeerCerts.options(certs, "n" + c.charAt(1)));
@@ -192,7 +207,14 @@ class FailureClusterIT {
             }
             assertTrue(leader != null, "a leader");
             long cutAt = System.nanoTime();
-            cutLink(net, leader); // the leader, with its clients' connections to it, is cut off
+            // The leader, with its clients' connections to it, is cut off; its HTTP port stays open, for the probes.
+            net.must(leader, "iptables", "-A", "INPUT", "-p", "tcp", "--dport", "7778", "-j", "ACCEPT");
+            net.must(leader, "iptables", "-A", "OUTPUT", "-p", "tcp", "--sport", "7778", "-j", "ACCEPT");
+            cutLink(net, leader);
+            String cutOff = "http://" + net.address(leader) + ":7778/readyz";
+            waitFor(Duration.ofSeconds(30), () -> get(cutOff).startsWith("503 not ready: "));
+            System.out.println("the cut-off node's /readyz: " + get(cutOff).strip());
+            assertEquals("200 ok", get("http://" + net.address(leader) + ":7778/livez").strip(), "it still lives");
             waitFor(Duration.ofSeconds(30), () -> {
                 try {
                     return observer.status("split").waiting().size() == 2;
@@ -213,6 +235,9 @@ class FailureClusterIT {
                         p.label() + " passed exactly once: " + p.allLines());
             }
             assertEquals(Set.of("0", "1", "2"), indices);
+            long readyNodes = coords.keySet().stream().filter(c -> get("http://" + net.address(c) + ":7778/readyz")
+                    .startsWith("200")).count();
+            assertEquals(2, readyNodes, "the new leader and its follower are ready, the cut-off node is not");
             restoreLink(net, leader);
         }
     }

@@ -455,10 +455,18 @@ public final class ReplicatedLog implements CommandLog {
         if (d == null) {
             return "the Raft server is not running";
         }
-        RoleInfoProto role = d.getInfo().getRoleInfoProto();
+        return readiness(d.getInfo().getRoleInfoProto(), leading, config.peers().size(),
+                d.getRaftLog().getLastCommittedIndex(), d.getInfo().getLastAppliedIndex());
+    }
+
+    /**
+     * The decision of {@link #notReady}, from Ratis's view of this node's role ({@code taken}: a leader has taken
+     * over), the group's size and how far this node has applied what it knows committed.
+     */
+    static String readiness(RoleInfoProto role, boolean taken, int members, long committed, long applied) {
         long silence = SILENCE.toLong(TimeUnit.MILLISECONDS);
         if (role.hasLeaderInfo()) {
-            if (!leading) {
+            if (!taken) {
                 return "elected leader, taking over";
             }
             int heard = 1; // itself
@@ -467,8 +475,8 @@ public final class ReplicatedLog implements CommandLog {
                     heard++;
                 }
             }
-            return heard * 2 > config.peers().size() ? null
-                    : "leader, but it has heard from only " + heard + " of " + config.peers().size() + " nodes "
+            return heard * 2 > members ? null
+                    : "leader, but it has heard from only " + heard + " of " + members + " nodes "
                     + "(itself included) within " + silence + " ms";
         }
         if (!role.hasFollowerInfo() || role.getFollowerInfo().getLeaderInfo().getId().getId().isEmpty()) {
@@ -479,8 +487,6 @@ public final class ReplicatedLog implements CommandLog {
         if (l.getLastRpcElapsedTimeMs() > silence) {
             return "the leader " + leaderId + " was last heard " + l.getLastRpcElapsedTimeMs() + " ms ago";
         }
-        long committed = d.getRaftLog().getLastCommittedIndex();
-        long applied = d.getInfo().getLastAppliedIndex();
         return applied >= committed ? null
                 : "catching up: " + applied + " of " + committed + " committed entries applied";
     }
