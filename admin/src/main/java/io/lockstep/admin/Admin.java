@@ -202,10 +202,47 @@ public final class Admin {
         }
     }
 
-    @Command(name = "group", description = "Operate a coordinator group.", subcommands = GroupCommands.TransferLeader.class)
+    @Command(name = "group", description = "Operate a coordinator group: its members and its leader.",
+            subcommands = {GroupCommands.Add.class, GroupCommands.Remove.class, GroupCommands.TransferLeader.class})
     static final class GroupCommands {
         @CommandLine.ParentCommand
         Admin admin;
+
+        @Command(name = "add", description = "Add a node, started empty with --join, to the group; the leader brings it "
+                + "up to date before the group counts it.")
+        static final class Add implements Callable<Integer> {
+            @CommandLine.ParentCommand
+            GroupCommands group;
+
+            @Parameters(paramLabel = "ID=HOST:PORT", description = "The node's id and its Raft address, as in --peers.")
+            String member;
+
+            @Override
+            public Integer call() {
+                return group.admin.withClient(null, client -> {
+                    out.println(client.addMember(member));
+                    return 0;
+                });
+            }
+        }
+
+        @Command(name = "remove", description = "Remove a node from the group (one whose machine is gone for good, "
+                + "say); refused where the group would lose its majority.")
+        static final class Remove implements Callable<Integer> {
+            @CommandLine.ParentCommand
+            GroupCommands group;
+
+            @Parameters(paramLabel = "ID", description = "The node's id.")
+            String node;
+
+            @Override
+            public Integer call() {
+                return group.admin.withClient(null, client -> {
+                    out.println(client.removeMember(node));
+                    return 0;
+                });
+            }
+        }
 
         @Command(name = "transfer-leader", description = "Hand the lead to another node (before stopping the leader, "
                 + "say): the leader brings its log up to date first, its clients resume on it.")

@@ -174,6 +174,27 @@ public final class LockstepClient implements AutoCloseable {
     }
 
     /**
+     * Adds a node to the coordinator group: {@code member} is {@code id=host:port}, its Raft address, as in
+     * {@code --peers}. Start the node first, empty, with {@code --join}: the leader brings it up to date before the
+     * group counts it. One change of the members at a time.
+     *
+     * @throws LockstepException with the coordinator's reason if it refused (already a member, a change under way, a
+     *                           single coordinator, a caller that did not authenticate)
+     */
+    public String addMember(String member) {
+        return admin(Message.AdminOp.ADD_MEMBER, member, Duration.ofSeconds(60)).get(0).message();
+    }
+
+    /**
+     * Removes node {@code id} from the coordinator group (a node whose machine is gone for good, say); refused where
+     * the group would lose its majority, for the leader itself (hand the lead over first), or while another change
+     * is under way.
+     */
+    public String removeMember(String id) {
+        return admin(Message.AdminOp.REMOVE_MEMBER, id, Duration.ofSeconds(30)).get(0).message();
+    }
+
+    /**
      * A snapshot of the whole state — barriers, declarations, sessions — as the leader (or the single coordinator)
      * has applied it: what {@code lockstep-coordinator --restore FILE} starts a group from.
      */

@@ -161,6 +161,12 @@ public final class Main implements Callable<Integer> {
             description = "Where this node of a group keeps its Raft log and snapshots.")
     Path dataDir;
 
+    @Option(names = "--join",
+            description = "Start this node outside the group, with no log, and wait for the group's leader to add it "
+                    + "(`bin/lockstep group add ID=HOST:PORT`); --peers names at least this node's own Raft address. "
+                    + "Once added, the members are the group's, whatever --peers says.")
+    boolean join;
+
     @Option(names = "--restore", paramLabel = "FILE",
             description = "Start a new group from a snapshot `bin/lockstep snapshot save FILE` wrote: every node of "
                     + "the group from the same file, each on an empty --data-dir. It keeps the barriers, their "
@@ -360,7 +366,12 @@ public final class Main implements Callable<Integer> {
                 return 2;
             }
         }
-        CoordinatorServer server = group == null ? new CoordinatorServer(config) : Group.node(config, group);
+        if (join && group == null) {
+            System.err.println("lockstep-coordinator: --join is for a node of a group: give --peers, --node-id and "
+                    + "--data-dir too");
+            return 2;
+        }
+        CoordinatorServer server = group == null ? new CoordinatorServer(config) : Group.node(config, group, join);
         try {
             server.start();
         } catch (Exception e) {

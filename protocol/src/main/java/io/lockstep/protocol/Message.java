@@ -415,7 +415,11 @@ public sealed interface Message {
         /** Hand the lead of the group to the node {@code argument} names (the leader only). */
         TRANSFER_LEADER(1),
         /** Send a snapshot of the whole state (barriers, declarations, sessions) as the leader has applied it. */
-        SNAPSHOT(2);
+        SNAPSHOT(2),
+        /** Add the node {@code argument} names ({@code id=host:port}, its Raft address) to the group. */
+        ADD_MEMBER(3),
+        /** Remove the node {@code argument} names (its id) from the group. */
+        REMOVE_MEMBER(4);
 
         private final int code;
 

@@ -36,7 +36,7 @@ import java.util.List;
  * ACK         0x0D  u64 received
  * GROUP       0x0E  (empty)
  * UNDECLARE   0x0F  u64 requestId, str barrier
- * ADMIN       0x10  u64 id, u8 op (1 transfer leader, 2 snapshot), str argument
+ * ADMIN       0x10  u64 id, u8 op (1 transfer leader, 2 snapshot, 3 add member, 4 remove member), str argument
  * WELCOME     0x81  u16 version, u64 sessionId, u32 maxFrameBytes, str coordinator, u32 leaseMillis,
  *                   u32 heartbeatMillis, u8 resumed, u64 received, str note
  * OK          0x82  u64 requestId

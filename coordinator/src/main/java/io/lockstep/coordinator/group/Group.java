@@ -14,6 +14,11 @@ public final class Group {
      * continued by each leader from the time it took over at (see {@link ReplicatedLog#now}), so no wall clock moves it.
      */
     public static CoordinatorServer node(ServerConfig config, GroupConfig group) {
-        return new CoordinatorServer(config, new ReplicatedLog(group, config.bindHost()));
+        return node(config, group, false);
+    }
+
+    /** The same; {@code join}: the node starts outside the group and waits to be added (see {@link ReplicatedLog}). */
+    public static CoordinatorServer node(ServerConfig config, GroupConfig group, boolean join) {
+        return new CoordinatorServer(config, new ReplicatedLog(group, config.bindHost(), join));
     }
 }

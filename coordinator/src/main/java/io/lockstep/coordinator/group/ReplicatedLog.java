@@ -22,6 +22,7 @@ import org.apache.ratis.protocol.RaftGroup;
 import org.apache.ratis.protocol.RaftGroupId;
 import org.apache.ratis.protocol.RaftPeer;
 import org.apache.ratis.protocol.RaftPeerId;
+import org.apache.ratis.protocol.SetConfigurationRequest;
 import org.apache.ratis.protocol.TransferLeadershipRequest;
 import org.apache.ratis.protocol.exceptions.NotLeaderException;
 import org.apache.ratis.rpc.SupportedRpcType;
@@ -63,6 +64,9 @@ public final class ReplicatedLog implements CommandLog {
             RaftGroupId.valueOf(UUID.nameUUIDFromBytes("lockstep-coordinator".getBytes(StandardCharsets.UTF_8)));
     private final GroupConfig config;
     private final String bindHost;
+    private final boolean join;
+    /** A change of the members this node asked for is under way (one at a time). */
+    private final java.util.concurrent.atomic.AtomicBoolean changing = new java.util.concurrent.atomic.AtomicBoolean();
     /** What applies the inputs: set by {@link #start}. */
     private Applier driver;
     private final RaftGroup group;
@@ -122,13 +126,23 @@ public final class ReplicatedLog implements CommandLog {
 
     /** The node {@code config} describes; its Raft port binds {@code bindHost} unless the group is on loopback. */
     public ReplicatedLog(GroupConfig config, String bindHost) {
+        this(config, bindHost, false);
+    }
+
+    /**
+     * The same; {@code join}: the node starts outside the group, with no members, and waits for the group's leader
+     * to add it ({@code bin/lockstep group add}); it learns the members, the log or a snapshot from the leader. A
+     * node that already has a log ignores it (its members are the ones its log says).
+     */
+    public ReplicatedLog(GroupConfig config, String bindHost, boolean join) {
         this.config = config;
         this.bindHost = bindHost;
+        this.join = join;
         List<RaftPeer> peers = new ArrayList<>();
         for (Map.Entry<String, String> p : config.peers().entrySet()) {
             peers.add(RaftPeer.newBuilder().setId(p.getKey()).setAddress(p.getValue()).build());
         }
-        this.group = RaftGroup.valueOf(GROUP_ID, peers);
+        this.group = join ? RaftGroup.valueOf(GROUP_ID) : RaftGroup.valueOf(GROUP_ID, peers);
         this.self = RaftPeerId.valueOf(config.nodeId());
     }
 
@@ -435,6 +449,138 @@ public final class ReplicatedLog implements CommandLog {
         }
     }
 
+    /**
+     * The members as the group's replicated configuration has them now (the latest in this node's log: {@code
+     * --peers} is only the group a node first starts with), by id, with their Raft addresses.
+     */
+    private Map<String, String> members(RaftServer.Division d) {
+        Map<String, String> m = new java.util.TreeMap<>();
+        for (RaftPeer p : d.getRaftConf().getCurrentPeers()) {
+            m.put(p.getId().toString(), p.getAddress());
+        }
+        return m;
+    }
+
+    /** Adds the node {@code spec} names ({@code id=host:port}, its Raft address) to the group; see {@link #reconfigure}. */
+    @Override
+    public CompletableFuture<String> addMember(String spec) {
+        int eq = spec.indexOf('=');
+        String id = eq < 0 ? "" : spec.substring(0, eq).strip();
+        String address = eq < 0 ? "" : spec.substring(eq + 1).strip();
+        if (!id.matches("[A-Za-z0-9_.-]{1,64}") || !address.matches("\\S+:\\d{1,5}")) {
+            return refused("a member is written id=host:port (its Raft address), as in --peers, not '" + spec + "'");
+        }
+        return reconfigure(members -> {
+            if (members.containsKey(id)) {
+                throw new Refused("refused: " + id + " is a member of the group already");
+            }
+            members.put(id, address);
+            return id + " joined the group";
+        });
+    }
+
+    /** Removes node {@code id} from the group; see {@link #reconfigure}. */
+    @Override
+    public CompletableFuture<String> removeMember(String id) {
+        return reconfigure(members -> {
+            if (!members.containsKey(id)) {
+                throw new Refused("refused: " + id + " is not a member of the group (" + String.join(", ",
+                        members.keySet()) + ")");
+            }
+            if (id.equals(config.nodeId())) {
+                throw new Refused("refused: " + id + " leads the group; hand the lead to another node first "
+                        + "(group transfer-leader)");
+            }
+            members.remove(id);
+            if (members.size() < 2) {
+                throw new Refused("refused: the group would have one node left, which no failure leaves a majority "
+                        + "of; add a node first");
+            }
+            List<String> answering = answering();
+            long up = members.keySet().stream().filter(answering::contains).count();
+            if (up * 2 <= members.size()) {
+                throw new Refused("refused: without " + id + " the group would lose its majority: of "
+                        + String.join(", ", members.keySet()) + " only " + up + " answer");
+            }
+            return id + " left the group";
+        });
+    }
+
+    /** The members the leader (this node) has heard from within {@link #SILENCE}, itself included. */
+    private List<String> answering() {
+        List<String> up = new ArrayList<>(List.of(config.nodeId()));
+        try {
+            RoleInfoProto role = server.getDivision(GROUP_ID).getInfo().getRoleInfoProto();
+            for (ServerRpcProto f : role.getLeaderInfo().getFollowerInfoList()) {
+                if (f.getLastRpcElapsedTimeMs() <= SILENCE.toLong(TimeUnit.MILLISECONDS)) {
+                    up.add(f.getId().getId().toStringUtf8());
+                }
+            }
+        } catch (IOException e) {
+            // only itself
+        }
+        return up;
+    }
+
+    /** A change of the members: given the members now, makes them what they are to be, or refuses; says what it did. */
+    private interface Change {
+        String apply(Map<String, String> members) throws Refused;
+    }
+
+    /**
+     * One change of the members at a time, on the leader, through Ratis in process ({@code setConfiguration}: a node
+     * added catches up first, as a non-voting member, then the group commits the new configuration with the old and
+     * the new majority both; the Raft port's own admin service is never served). Completes once the new members are
+     * committed.
+     */
+    private CompletableFuture<String> reconfigure(Change change) {
+        if (!leading) {
+            return refused("node " + config.nodeId() + " does not lead the group" + (leaderNode() == null ? ""
+                    : "; " + leaderNode() + " does"));
+        }
+        RaftServer.Division d;
+        try {
+            d = server.getDivision(GROUP_ID);
+        } catch (IOException e) {
+            return CompletableFuture.failedFuture(new Refused("failed: " + e.getMessage()));
+        }
+        if (!d.getRaftConf().getPreviousPeers().isEmpty() || !changing.compareAndSet(false, true)) {
+            return refused("a change of the members is under way; one at a time");
+        }
+        Map<String, String> members = members(d);
+        String said;
+        try {
+            said = change.apply(members);
+        } catch (Refused r) {
+            changing.set(false);
+            return CompletableFuture.failedFuture(r);
+        }
+        List<RaftPeer> next = new ArrayList<>();
+        members.forEach((id, address) -> next.add(RaftPeer.newBuilder().setId(id).setAddress(address).build()));
+        long startedAt = System.nanoTime();
+        CompletableFuture<RaftClientReply> reply;
+        try {
+            reply = server.setConfigurationAsync(new SetConfigurationRequest(proposer, self, GROUP_ID, ++callId, next));
+        } catch (IOException e) {
+            changing.set(false);
+            return CompletableFuture.failedFuture(new Refused("failed: " + e.getMessage()));
+        }
+        return reply.handle((r, failure) -> {
+            changing.set(false);
+            Throwable why = failure != null ? failure : r.getException();
+            if (why != null) {
+                throw new java.util.concurrent.CompletionException(new Refused("failed: " + why.getMessage()));
+            }
+            log.info("{} (members now {}, in {} ms)", said, members.keySet(),
+                    TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startedAt));
+            return said + "; the members are now " + String.join(", ", members.keySet());
+        });
+    }
+
+    private static CompletableFuture<String> refused(String why) {
+        return CompletableFuture.failedFuture(new Refused("refused: " + why));
+    }
+
     /** One node leaves: the group carries on, and this node's clients resume on the next leader. */
     @Override
     public void leaving(String why) {
@@ -455,7 +601,7 @@ public final class ReplicatedLog implements CommandLog {
         if (d == null) {
             return "the Raft server is not running";
         }
-        return readiness(d.getInfo().getRoleInfoProto(), leading, config.peers().size(),
+        return readiness(d.getInfo().getRoleInfoProto(), leading, members(d).size(),
                 d.getRaftLog().getLastCommittedIndex(), d.getInfo().getLastAppliedIndex());
     }
 
@@ -516,7 +662,7 @@ public final class ReplicatedLog implements CommandLog {
         }
         String leaderId = leaderNode() == null ? "" : leaderNode();
         List<Member> members = new ArrayList<>();
-        for (Map.Entry<String, String> p : config.peers().entrySet()) {
+        for (Map.Entry<String, String> p : members(d).entrySet()) {
             String id = p.getKey();
             boolean leads = id.equals(leaderId);
             long[] f = followers.get(id);

@@ -76,6 +76,12 @@ public interface CommandLog {
      */
     CompletableFuture<String> transferLeadership(String node);
 
+    /** Adds the node {@code spec} names ({@code id=host:port}) to the group, on the leader; as {@link #transferLeadership}. */
+    CompletableFuture<String> addMember(String spec);
+
+    /** Removes node {@code id} from the group, on the leader; as {@link #transferLeadership}. */
+    CompletableFuture<String> removeMember(String id);
+
     /** A request this log cannot do, saying why in a line for whoever asked. */
     final class Refused extends Exception {
         public Refused(String why) {
@@ -144,6 +150,18 @@ public interface CommandLog {
         @Override
         public CompletableFuture<String> transferLeadership(String node) {
             return CompletableFuture.failedFuture(new Refused("a single coordinator has no group to hand the lead in"));
+        }
+
+        @Override
+        public CompletableFuture<String> addMember(String spec) {
+            return CompletableFuture.failedFuture(new Refused("a single coordinator has no group to add a node to: "
+                    + "start a group (--peers) instead"));
+        }
+
+        @Override
+        public CompletableFuture<String> removeMember(String id) {
+            return CompletableFuture.failedFuture(new Refused("a single coordinator has no group to remove a node "
+                    + "from"));
         }
     }
 }

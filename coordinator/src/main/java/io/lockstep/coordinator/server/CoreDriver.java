@@ -209,7 +209,7 @@ public final class CoreDriver implements Applier {
         });
     }
 
-    /** Transfers of the lead asked for and not answered yet, by the connection that asked. */
+    /** Admin requests under way (a transfer of the lead, a change of the members), by the connection that asked. */
     private final java.util.Map<Link, Message.Admin> transfers = new java.util.HashMap<>();
 
     /** The most snapshot bytes in one ADMIN_RESULT frame: far below any frame limit a client may have. */
@@ -223,21 +223,29 @@ public final class CoreDriver implements Applier {
             }
             switch (admin.op()) {
                 case SNAPSHOT -> sendSnapshot(link, admin.id());
-                case TRANSFER_LEADER -> {
-                    transfers.put(link, admin);
-                    commands.transferLeadership(admin.argument()).whenComplete((said, failed) -> onCore(() -> {
-                        if (transfers.remove(link) == null) {
-                            return; // answered as this node stepped down
-                        }
-                        Throwable why = failed instanceof java.util.concurrent.CompletionException c
-                                && c.getCause() != null ? c.getCause() : failed;
-                        link.channel.writeAndFlush(new Message.AdminResult(admin.id(), why == null,
-                                why == null ? said : why instanceof CommandLog.Refused ? why.getMessage()
-                                        : "failed: " + why, 0, new byte[0]), link.channel.voidPromise());
-                    }));
-                }
+                case TRANSFER_LEADER -> answerWhenDone(link, admin, commands.transferLeadership(admin.argument()));
+                case ADD_MEMBER -> answerWhenDone(link, admin, commands.addMember(admin.argument()));
+                case REMOVE_MEMBER -> answerWhenDone(link, admin, commands.removeMember(admin.argument()));
             }
         });
+    }
+
+    /**
+     * Answers {@code admin} when {@code done} completes, unless this node stepped down first: then it was answered
+     * already ({@link #leadershipLost}), before its connection was ended.
+     */
+    private void answerWhenDone(Link link, Message.Admin admin, java.util.concurrent.CompletableFuture<String> done) {
+        transfers.put(link, admin);
+        done.whenComplete((said, failed) -> onCore(() -> {
+            if (transfers.remove(link) == null) {
+                return;
+            }
+            Throwable why = failed instanceof java.util.concurrent.CompletionException c && c.getCause() != null
+                    ? c.getCause() : failed;
+            link.channel.writeAndFlush(new Message.AdminResult(admin.id(), why == null, why == null ? said
+                    : why instanceof CommandLog.Refused ? why.getMessage() : "failed: " + why, 0, new byte[0]),
+                    link.channel.voidPromise());
+        }));
     }
 
     /**
@@ -370,9 +378,13 @@ public final class CoreDriver implements Applier {
 
     @Override
     public void leadershipLost() {
-        // A transfer asked for here is done when this node steps down: say so before the connection is ended.
-        transfers.forEach((link, admin) -> link.channel.write(new Message.AdminResult(admin.id(), true,
-                "node " + admin.argument() + " was asked to lead, and this node no longer leads", 0, new byte[0]),
+        // A transfer asked for here is done when this node steps down: say so before the connection is ended (any
+        // other request still under way is left to whoever leads next to finish or not: its asker looks).
+        transfers.forEach((link, admin) -> link.channel.write(admin.op() == Message.AdminOp.TRANSFER_LEADER
+                ? new Message.AdminResult(admin.id(), true, "node " + admin.argument() + " was asked to lead, and "
+                        + "this node no longer leads", 0, new byte[0])
+                : new Message.AdminResult(admin.id(), false, "this node stopped leading before the change was "
+                        + "committed; ask the group (status) whether it was", 0, new byte[0]),
                 link.channel.voidPromise()));
         transfers.clear();
         served.endAll(ErrorCode.NOT_LEADER, commands.elsewhere());
