@@ -15,6 +15,7 @@ import java.util.stream.Collectors;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Replacing a node whose machine is gone for good, as an operator does it through Lockstep's admin path: kill -9 a
@@ -26,7 +27,9 @@ class GroupMembershipIT {
 
     @Test
     void aDeadNodeIsReplacedByANewOneAndTheNewGroupFailsOver() throws Exception {
-        try (CoordinatorGroup group = new CoordinatorGroup(3);
+        // Snapshots every 100 entries: by the time the new node joins, the log before the last one is purged, so the
+        // leader has to send it the snapshot first.
+        try (CoordinatorGroup group = new CoordinatorGroup(3, "--snapshot-every", "100");
              LockstepClient operator = LockstepClient.builder().address(group.addresses()).clientName("operator")
                      .connect();
              CyclingParties parties = new CyclingParties(group.addresses(), "replaced", 4)) {
@@ -36,7 +39,7 @@ class GroupMembershipIT {
             String goneId = LocalGroup.id(gone);
             group.kill(gone); // for good: its machine is gone
             System.out.println(operator.removeMember(goneId));
-            parties.awaitRounds(10);
+            parties.awaitRounds(300); // several snapshots, and the log purged up to them
 
             // Refusals: one line each, nothing changed.
             String other = LocalGroup.id(3 - leader - gone);
@@ -68,6 +71,8 @@ class GroupMembershipIT {
                 String said = operator.addMember(n4);
                 System.out.println(said);
                 assertEquals("n4 joined the group; the members are now " + members(group, gone) + ", n4", said);
+                assertTrue(fourth.lines().stream().anyMatch(l -> l.contains("loaded the snapshot")),
+                        "the new node started from the leader's snapshot: " + fourth.lines());
                 assertEquals("refused: n4 is a member of the group already",
                         assertThrows(LockstepException.class, () -> operator.addMember(n4)).getMessage());
                 GroupStatus view = operator.group().orElseThrow();
