@@ -202,92 +202,68 @@ public final class Admin {
         }
     }
 
-    @Command(name = "group", description = "Operate a coordinator group: its members and its leader.",
-            subcommands = {GroupCommands.Add.class, GroupCommands.Remove.class, GroupCommands.TransferLeader.class})
+    @Command(name = "group", mixinStandardHelpOptions = true,
+            description = "Operate a coordinator group: its members and its leader.")
     static final class GroupCommands {
         @CommandLine.ParentCommand
         Admin admin;
 
         @Command(name = "add", description = "Add a node, started empty with --join, to the group; the leader brings it "
                 + "up to date before the group counts it.")
-        static final class Add implements Callable<Integer> {
-            @CommandLine.ParentCommand
-            GroupCommands group;
-
-            @Parameters(paramLabel = "ID=HOST:PORT", description = "The node's id and its Raft address, as in --peers.")
-            String member;
-
-            @Override
-            public Integer call() {
-                return group.admin.withClient(null, client -> {
-                    out.println(client.addMember(member));
-                    return 0;
-                });
-            }
+        int add(@Parameters(paramLabel = "ID=HOST:PORT", description = "The node's id and its Raft address, as in "
+                + "--peers.") String member) {
+            return admin.withClient(null, client -> {
+                out.println(client.addMember(member));
+                return 0;
+            });
         }
 
         @Command(name = "remove", description = "Remove a node from the group (one whose machine is gone for good, "
                 + "say); refused where the group would lose its majority.")
-        static final class Remove implements Callable<Integer> {
-            @CommandLine.ParentCommand
-            GroupCommands group;
-
-            @Parameters(paramLabel = "ID", description = "The node's id.")
-            String node;
-
-            @Override
-            public Integer call() {
-                return group.admin.withClient(null, client -> {
-                    out.println(client.removeMember(node));
-                    return 0;
-                });
-            }
+        int remove(@Parameters(paramLabel = "ID", description = "The node's id.") String node) {
+            return admin.withClient(null, client -> {
+                out.println(client.removeMember(node));
+                return 0;
+            });
         }
 
         @Command(name = "transfer-leader", description = "Hand the lead to another node (before stopping the leader, "
                 + "say): the leader brings its log up to date first, its clients resume on it.")
-        static final class TransferLeader implements Callable<Integer> {
-            @CommandLine.ParentCommand
-            GroupCommands group;
-
-            @Parameters(paramLabel = "NODE", description = "The node's id, as in --peers (n2).")
-            String node;
-
-            @Override
-            public Integer call() {
-                return group.admin.withClient(null, client -> {
+        int transferLeader(@Parameters(paramLabel = "NODE", description = "The node's id, as in --peers (n2).")
+                           String node) {
+            return admin.withClient(null, client -> {
+                try {
+                    out.println(client.transferLeadership(node));
+                    return 0;
+                } catch (LockstepException e) {
+                    if (!e.getMessage().contains("connection was lost")) {
+                        throw e;
+                    }
+                }
+                // The leader stepped down as it handed over, before its answer left: ask who leads now.
+                for (long end = System.nanoTime() + 10_000_000_000L; System.nanoTime() < end; Thread.sleep(100)) {
                     try {
-                        out.println(client.transferLeadership(node));
-                        return 0;
+                        String leader = client.group().map(GroupStatus::leader).orElse("");
+                        if (leader.equals(node)) {
+                            out.println(node + " leads the group now");
+                            return 0;
+                        }
+                        if (!leader.isEmpty()) {
+                            System.err.println("lockstep: " + leader + " leads the group, not " + node);
+                            return REFUSED;
+                        }
                     } catch (LockstepException e) {
-                        if (!e.getMessage().contains("connection was lost")) {
-                            throw e;
-                        }
+                        // reconnecting to the new leader
                     }
-                    // The leader stepped down as it handed over, before its answer left: ask who leads now.
-                    for (long end = System.nanoTime() + 10_000_000_000L; System.nanoTime() < end; Thread.sleep(100)) {
-                        try {
-                            String leader = client.group().map(GroupStatus::leader).orElse("");
-                            if (leader.equals(node)) {
-                                out.println(node + " leads the group now");
-                                return 0;
-                            }
-                            if (!leader.isEmpty()) {
-                                System.err.println("lockstep: " + leader + " leads the group, not " + node);
-                                return REFUSED;
-                            }
-                        } catch (LockstepException e) {
-                            // reconnecting to the new leader
-                        }
-                    }
-                    System.err.println("lockstep: no answer from the group after the hand-over to " + node);
-                    return UNREACHABLE;
-                });
-            }
+                }
+                System.err.println("lockstep: no answer from the group after the hand-over to " + node);
+                return UNREACHABLE;
+            });
         }
     }
 
-    @Command(name = "snapshot", description = "Back up the coordinator's state.", subcommands = SnapshotCommands.Save.class)
+    @Command(name = "snapshot", mixinStandardHelpOptions = true, description = "Back up the coordinator's state.",
+            subcommands = SnapshotCommands.Save.class)
     static final class SnapshotCommands {
         @CommandLine.ParentCommand
         Admin admin;
