@@ -140,18 +140,8 @@ public final class LockstepClient implements AutoCloseable {
      * the leader how far each follower's log reaches — or nothing for a single coordinator.
      */
     public Optional<GroupStatus> group() {
-        Message.GroupStatus g;
-        try {
-            g = session.groupStatus().get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new LockstepException("interrupted while asking the coordinator about its group");
-        } catch (ExecutionException e) {
-            throw new LockstepException(e.getCause().getMessage(), e.getCause());
-        } catch (TimeoutException e) {
-            throw new LockstepException("coordinator " + address() + " did not say within "
-                    + requestTimeout.toMillis() + " ms who leads its group");
-        }
+        Message.GroupStatus g = answer(session.groupStatus(), requestTimeout, "asking the coordinator about its group",
+                "say within " + requestTimeout.toMillis() + " ms who leads its group");
         if (g.members().isEmpty()) {
             return Optional.empty();
         }
@@ -207,19 +197,27 @@ public final class LockstepClient implements AutoCloseable {
         return all.toByteArray();
     }
 
-    private List<Message.AdminResult> admin(Message.AdminOp op, String argument, Duration within) {
-        List<Message.AdminResult> parts;
+    /**
+     * An uncounted request's answer, within {@code within}; a LockstepException saying what was being done
+     * ({@code doing}) if interrupted, what the coordinator did not do ({@code notDone}) if it timed out.
+     */
+    private <T> T answer(java.util.concurrent.CompletableFuture<T> answer, Duration within, String doing,
+                         String notDone) {
         try {
-            parts = session.admin(op, argument).get(within.toMillis(), TimeUnit.MILLISECONDS);
+            return answer.get(within.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new LockstepException("interrupted while waiting for the coordinator's answer");
+            throw new LockstepException("interrupted while " + doing);
         } catch (ExecutionException e) {
             throw new LockstepException(e.getCause().getMessage(), e.getCause());
         } catch (TimeoutException e) {
-            throw new LockstepException("coordinator " + address() + " did not answer within " + within.toSeconds()
-                    + " s");
+            throw new LockstepException("coordinator " + address() + " did not " + notDone);
         }
+    }
+
+    private List<Message.AdminResult> admin(Message.AdminOp op, String argument, Duration within) {
+        List<Message.AdminResult> parts = answer(session.admin(op, argument), within,
+                "waiting for the coordinator's answer", "answer within " + within.toSeconds() + " s");
         Message.AdminResult last = parts.get(parts.size() - 1);
         if (!last.ok()) {
             throw new LockstepException(last.message());
